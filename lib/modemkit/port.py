@@ -1,0 +1,29 @@
+"""The platform layer, chosen once at import: ticks, sleep, serial streams, watchdog, files.
+
+Everything that differs between interpreters lives behind this module; nothing else in modemkit
+tests `sys.implementation`.
+
+Interface (every port module provides it):
+  ticks_ms() -> int            monotonic milliseconds, wrapping at the port's period
+  ticks_add(t, delta) -> int   wrap-safe addition
+  ticks_diff(a, b) -> int      wrap-safe a - b (valid while |a - b| < period / 2)
+  sleep_ms(ms)
+  Clock()                      the scheduler's clock: .ticks_ms(), .idle(ms, stream)
+  Watchdog(timeout_ms)         .feed()
+  data_path(name) -> str       where the application keeps a file called `name`
+  const(x)                     MicroPython's compile-time constant (identity elsewhere)
+  PLATFORM                     'micropython', 'telit' or 'cpython'
+A serial stream (returned by each port's opener) offers write(buf, n=None) -> int,
+readinto(buf) -> int (non-blocking: 0 when nothing is waiting), any() -> int, and
+wait_readable(ms) -> bool (ms < 0 waits without limit).
+"""
+import sys
+
+_impl = getattr(sys, 'implementation', None)
+if _impl is not None and _impl.name == 'micropython':
+    from modemkit.port_mpy import *
+elif _impl is None:
+    # sys.implementation appeared in Python 3.3: without it this is Telit's Python 2.7.
+    from modemkit.port_telit import *
+else:
+    from modemkit.port_cpy import *

@@ -1,0 +1,1 @@
+"""Host-side tools for modemkit (the modem emulator lives in `mktools.sim`)."""

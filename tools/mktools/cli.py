@@ -1,0 +1,33 @@
+"""The `modemkit` command: host tools for modemkit devices."""
+import sys
+
+COMMANDS = {
+    'sim': ('mktools.sim.cli', 'run the modem emulator on a pty or a TCP port'),
+}
+
+
+def usage():
+    lines = ['usage: modemkit COMMAND [options]', '', 'commands:']
+    for name, (_, text) in sorted(COMMANDS.items()):
+        lines.append('  %-10s %s' % (name, text))
+    lines.append('')
+    lines.append("'modemkit COMMAND --help' describes a command's options.")
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ('-h', '--help'):
+        print(usage())
+        return 0
+    name = argv[0]
+    if name not in COMMANDS:
+        print('modemkit: unknown command %r\n\n%s' % (name, usage()), file=sys.stderr)
+        return 2
+    import importlib
+    module = importlib.import_module(COMMANDS[name][0])
+    return module.main(argv[1:])
+
+
+if __name__ == '__main__':
+    sys.exit(main())
