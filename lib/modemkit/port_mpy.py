@@ -84,19 +84,27 @@ class TtyFile(_Stream):
 
     def __init__(self, path):
         self._f = open(path, 'r+b')
+        self._one = bytearray(1)
         self._setup_poll(self._f)
 
     def write(self, buf, n=None):
         if n is not None and n != len(buf):
             buf = memoryview(buf)[:n]
-        done = self._f.write(buf) or 0
-        self._f.flush()
-        return done
+        # unbuffered FileIO: no flush (fsync on a tty fails with EINVAL)
+        return self._f.write(buf) or 0
 
     def readinto(self, buf):
-        if not self.any():
-            return 0
-        return self._f.readinto(buf) or 0
+        # MicroPython's file readinto() blocks until the whole buffer is filled, and a tty
+        # cannot say how much is waiting: read the bytes poll() vouches for, one at a time.
+        n = 0
+        one = self._one
+        f = self._f
+        while n < len(buf) and self.any():
+            if not f.readinto(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
 
     def close(self):
         self._f.close()
