@@ -1,0 +1,152 @@
+"""Shared fixtures for the emulator tests: loopback echo servers on ephemeral ports.
+
+The servers run in one background thread each, bind 127.0.0.1 only, keep bounded state and are
+stopped by the fixture.  `tcp_echo_server.drop_all(reset=...)` closes (FIN) or resets (RST) the
+server side of every connection, for peer-close tests.
+"""
+
+import selectors
+import socket
+import struct
+import threading
+
+import pytest
+
+RECORD_MAX = 1 << 20
+
+
+class TcpEchoServer:
+    """Echoes every byte back on each connection; records what it received (bounded)."""
+
+    def __init__(self):
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.listener.setblocking(False)
+        self.port = self.listener.getsockname()[1]
+        self.address = ('127.0.0.1', self.port)
+        self.received = bytearray()
+        self.accepted = 0
+        self.echo = True
+        self._conns = set()
+        self._lock = threading.Lock()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.listener, selectors.EVENT_READ)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._requests = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop:
+            for key, _ in self._selector.select(1.0):
+                sock = key.fileobj
+                if sock is self.listener:
+                    self._accept()
+                elif sock is self._wake_r:
+                    sock.recv(64)
+                    self._do_requests()
+                else:
+                    self._serve(sock)
+        for conn in list(self._conns):
+            self._drop(conn, reset=False)
+
+    def _accept(self):
+        try:
+            conn, _ = self.listener.accept()
+        except BlockingIOError:
+            return
+        conn.setblocking(False)
+        self._conns.add(conn)
+        self.accepted += 1
+        self._selector.register(conn, selectors.EVENT_READ)
+
+    def _serve(self, conn):
+        try:
+            data = conn.recv(65536)
+        except OSError:
+            data = b''
+        if not data:
+            self._drop(conn, reset=False)
+            return
+        with self._lock:
+            self.received += data[:RECORD_MAX - len(self.received)]
+        if self.echo:
+            try:
+                conn.sendall(data)
+            except OSError:
+                self._drop(conn, reset=False)
+
+    def _drop(self, conn, reset):
+        self._selector.unregister(conn)
+        self._conns.discard(conn)
+        if reset:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        conn.close()
+
+    def _do_requests(self):
+        with self._lock:
+            requests, self._requests = self._requests, []
+        for reset in requests:
+            for conn in list(self._conns):
+                self._drop(conn, reset)
+
+    def drop_all(self, reset=False):
+        """Close (FIN) or reset (RST) the server side of every open connection."""
+        with self._lock:
+            self._requests.append(reset)
+        self._wake_w.send(b'x')
+
+    def connections(self):
+        return len(self._conns)
+
+    def close(self):
+        self._stop = True
+        self._wake_w.send(b'x')
+        self._thread.join(5.0)
+        self._selector.close()
+        for sock in (self.listener, self._wake_r, self._wake_w):
+            sock.close()
+
+
+class UdpEchoServer:
+    """Sends every datagram back to its sender; counts them."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.address = ('127.0.0.1', self.port)
+        self.datagrams = 0
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            self.datagrams += 1
+            self.sock.sendto(data, addr)
+
+    def close(self):
+        self._stop = True
+        self._thread.join(5.0)
+        self.sock.close()
+
+
+@pytest.fixture
+def tcp_echo_server():
+    server = TcpEchoServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def udp_echo_server():
+    server = UdpEchoServer()
+    yield server
+    server.close()

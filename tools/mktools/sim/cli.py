@@ -1,0 +1,150 @@
+"""`modemkit sim`: run one emulated modem on a pty or a loopback TCP port until SIGINT/SIGTERM."""
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+
+from . import DIALECTS, load_dialect
+from .frontends import PtyFrontend, TcpFrontend
+from .loop import Loop
+from .net import Net, is_loopback
+from .wire import Wire
+
+
+def _host_entry(text):
+    name, sep, ip = text.partition('=')
+    if not sep or not name or not is_loopback(ip):
+        raise argparse.ArgumentTypeError(f'{text!r}: expected NAME=127.x.y.z (loopback only)')
+    return name, ip
+
+
+def _tcp_address(text):
+    host, sep, port = text.rpartition(':')
+    if not sep or not is_loopback(host) or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected 127.x.y.z:PORT')
+    return host, int(port)
+
+
+def _rate(text):
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError('a rate is a probability between 0 and 1')
+    return value
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog='modemkit sim',
+        description='Emulate a cellular module (the DCE) on a pty or a loopback TCP port. '
+                    'Real networking is loopback only: every name must be mapped with --host.')
+    p.add_argument('--dialect', required=True, choices=sorted(DIALECTS),
+                   help='AT dialect to emulate (base: common 3GPP commands only)')
+    p.add_argument('--variant', help='dialect variant (telit: he910 | le910c1; '
+                                     'wavecom: multitech | genpro)')
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument('--pty', metavar='LINK', help='create a pty and a symlink LINK to it')
+    where.add_argument('--tcp', metavar='127.0.0.1:PORT', type=_tcp_address,
+                       help='serve one DTE client at a time on this loopback TCP port '
+                            '(port 0: any free port)')
+    p.add_argument('--baud', type=int, metavar='N',
+                   help='pace the serial line at N bit/s, 10 bits a byte (default: unpaced)')
+    p.add_argument('--turnaround-ms', type=float, metavar='N',
+                   help='delay before each final result code, in milliseconds')
+    p.add_argument('--net-latency-ms', type=float, default=0.0, metavar='N',
+                   help='one-way network latency, in milliseconds (default 0)')
+    p.add_argument('--activation-ms', type=float, metavar='N',
+                   help='time a PDP activation takes, in milliseconds')
+    p.add_argument('--host', action='append', type=_host_entry, default=[],
+                   metavar='NAME=127.0.0.1', help='map a host name to a loopback address '
+                                                  '(repeatable)')
+    p.add_argument('--drop-rate', type=_rate, default=0.0, metavar='R',
+                   help='probability that a byte on the serial line is lost (0..1)')
+    p.add_argument('--garble-rate', type=_rate, default=0.0, metavar='R',
+                   help='probability that a byte on the serial line is corrupted (0..1)')
+    p.add_argument('--seed', type=int, default=0, metavar='N',
+                   help='seed of the fault generator (default 0)')
+    p.add_argument('--reboot-after', type=float, metavar='S',
+                   help='reboot the module S seconds after start')
+    p.add_argument('--pdp-deact-after', type=float, metavar='S',
+                   help='network-deactivate PDP context 1 S seconds after start')
+    p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
+    p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
+                                                  'to FILE (bounded to 1 MiB)')
+    return p
+
+
+def make_config(args):
+    """The modem config the options ask for (dialect defaults fill the rest)."""
+    config = {'hosts': dict(args.host)}
+    if args.variant:
+        config['variant'] = args.variant
+    if args.turnaround_ms is not None:
+        config['turnaround_s'] = args.turnaround_ms / 1000
+    if args.activation_ms is not None:
+        config['activation_s'] = args.activation_ms / 1000
+    if args.baud:
+        config['baud'] = args.baud
+    return config
+
+
+def main(argv=None):
+    """Run `modemkit sim` with `argv` (default: sys.argv[1:]); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        modem_cls = load_dialect(args.dialect)
+    except ImportError as e:
+        parser.error(f'dialect {args.dialect} is not available: {e}')
+    if args.log:
+        logging.basicConfig(filename=args.log, level=logging.INFO,
+                            format='%(asctime)s %(name)s %(message)s')
+    config = make_config(args)
+    loop = Loop()
+    net = Net(loop, hosts=config['hosts'], latency_s=args.net_latency_ms / 1000)
+    trace = open(args.trace, 'w') if args.trace else None
+    wire = Wire(loop, baud=args.baud, seed=args.seed, trace=trace)
+    wire.drop_rate, wire.garble_rate = args.drop_rate, args.garble_rate
+    modem = modem_cls(loop, net, config)
+    modem.attach(wire)
+    if args.pty:
+        frontend = PtyFrontend(loop, wire, link=args.pty)
+        where = f'{args.pty} (pty {frontend.path})'
+    else:
+        frontend = TcpFrontend(loop, wire, *args.tcp)
+        where = f'{frontend.host}:{frontend.port} (tcp)'
+    if args.reboot_after is not None:
+        loop.call_later(args.reboot_after, modem.reboot)
+    if args.pdp_deact_after is not None:
+        loop.call_later(args.pdp_deact_after, modem.pdp_deactivate, 1)
+    wake_r, wake_w = _stop_on_signals(loop)
+    print(f'modemkit sim: {args.dialect} on {where}', flush=True)
+    try:
+        loop.run_forever()
+    finally:
+        frontend.close()
+        net.close_all()
+        if trace:
+            trace.close()
+        signal.set_wakeup_fd(-1)
+        wake_r.close()
+        wake_w.close()
+        loop.close()
+    return 0
+
+
+def _stop_on_signals(loop):
+    """SIGINT/SIGTERM stop the loop at once (a wake-up fd interrupts its select)."""
+    wake_r, wake_w = socket.socketpair()
+    wake_w.setblocking(False)
+    wake_r.setblocking(False)
+    signal.set_wakeup_fd(wake_w.fileno())
+    loop.add_reader(wake_r, lambda: wake_r.recv(64))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: loop.stop())
+    return wake_r, wake_w
+
+
+if __name__ == '__main__':
+    sys.exit(main())
