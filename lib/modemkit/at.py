@@ -208,12 +208,14 @@ class Response(Fields):
         return bytes(self._final[:self._nfinal])
 
     def error(self):
-        """The modem's final text for FAIL ('ERROR', '+CME ERROR: 552'...), else ''."""
+        """What went wrong, for messages: the modem's final text for FAIL ('ERROR',
+        '+CME ERROR: 552'...), 'timeout', or the unexpected outcome."""
         if self.status == TIMEOUT:
             return 'timeout'
-        if self.status != FAIL:
-            return ''
-        return bytes(self._final[:self._nfinal]).decode()
+        text = bytes(self._final[:self._nfinal]).decode()
+        if self.status == FAIL:
+            return text
+        return 'unexpected %s %s' % (STATUS_NAMES[self.status], text)
 
     def __repr__(self):
         return '<Response %s %r %s>' % (STATUS_NAMES[self.status], self.lines(), self.final())
@@ -226,7 +228,7 @@ class Cmd(object):
     """
 
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
-                 sink=None, length_field=0, size=None):
+                 sink=None, length_field=0, size=None, put=None):
         if size is None:
             size = len(text) if text is not None else 32
         self.buf = bytearray(size)
@@ -236,6 +238,7 @@ class Cmd(object):
         self.prompt = prompt
         self.sink = sink                  # bytearray/memoryview for a length-prefixed payload
         self.length_field = length_field  # which field of the `expect` line holds the length
+        self.put = put                    # or put(buf, start, end) receives the payload
         self.task = None                  # the task waiting for it
         self.nxt = None                   # link in the channel's queue
         if text is not None:
@@ -546,6 +549,10 @@ class Channel(object):
     def _sink_raw(self, chunk, i, take):
         resp = self.resp
         cmd = self._cur
+        if cmd is not None and cmd.put is not None:
+            cmd.put(chunk, i, i + take)
+            resp.nraw += take
+            return
         sink = cmd.sink if cmd is not None else None
         room = 0 if sink is None else len(sink) - resp.nraw
         k = take if take <= room else room
@@ -605,7 +612,8 @@ class Channel(object):
         resp = self.resp
         if not resp._add(self._line, n):
             self.log('at: %s: response line dropped (store full)' % cmd.text())
-        if cmd.sink is not None and cmd.expect is not None and self.line.startswith(cmd.expect):
+        if ((cmd.sink is not None or cmd.put is not None) and cmd.expect is not None
+                and self.line.startswith(cmd.expect)):
             size = self.line.num(cmd.length_field, 0)
             if size > 0:
                 self._raw_left = size

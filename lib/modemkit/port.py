@@ -11,6 +11,7 @@ Interface (every port module provides it):
   Clock()                      the scheduler's clock: .ticks_ms(), .idle(ms, stream)
   Watchdog(timeout_ms)         .feed()
   data_path(name) -> str       where the application keeps a file called `name`
+  pin_write(pin, value)        drive a GPIO (the module's power key)
   const(x)                     MicroPython's compile-time constant (identity elsewhere)
   PLATFORM                     'micropython', 'telit' or 'cpython'
 A serial stream (returned by each port's opener) offers write(buf, n=None) -> int,

@@ -87,5 +87,9 @@ def open_serial(port, baudrate=115200):
     return Serial(port, baudrate)
 
 
+def pin_write(pin, value):
+    raise OSError(95, 'no GPIO on a host: drop "power" from the board config')
+
+
 def data_path(name):
     return os.path.join(os.environ.get('MODEMKIT_DATA', '.'), name)

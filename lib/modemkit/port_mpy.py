@@ -123,5 +123,10 @@ def open_serial(port, baudrate=115200, tx=None, rx=None):
     return TtyFile(port)
 
 
+def pin_write(pin, value):
+    from machine import Pin
+    Pin(pin, Pin.OUT).value(value)
+
+
 def data_path(name):
     return name

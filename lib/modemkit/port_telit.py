@@ -97,6 +97,11 @@ def open_serial(port='MDM', baudrate=None):
     return MdmStream(MDM)
 
 
+def pin_write(pin, value):
+    import GPIO
+    GPIO.setIOvalue(pin, value)
+
+
 def data_path(name):
     # Telit's script file system is flat (names <= 16 characters) under /sys.
     return '/sys/' + name

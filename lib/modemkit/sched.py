@@ -192,12 +192,15 @@ class Scheduler(object):
 
     # -- tasks -----------------------------------------------------------------------------
     def spawn(self, gen, name=None, parent=None, depth=None):
-        """Start a task. Spawned from inside a task, it is that task's child: the child is
-        cancelled when the parent ends, and an error nobody joins is raised in the parent."""
+        """Start a task. Spawned from inside a task, it is that task's child (unless
+        parent=False): the child is cancelled when the parent ends, and an error nobody joins
+        is raised in the parent."""
         if type(gen) is not _GENERATOR:
             raise SchedError('spawn() needs a generator, got %r' % (gen,))
         if parent is None:
             parent = self.cur
+        elif parent is False:
+            parent = None          # a top-level task even when spawned from a task
         t = Task(self, gen, name or 'task', parent, depth or self.depth)
         t.anxt = self._all
         self._all = t

@@ -207,7 +207,9 @@ class InProcessFrontend:
         """Run every emulator timer due up to `t_ms`."""
         if self.loop.has_fds():
             self.loop.poll(self.real_poll_s)
-        self.loop.advance_to(max(self._seconds(t_ms), self.loop.now()))
+        # _ms() rounds a timer's float time to 1e-6 ms before its ceiling, so a timer at
+        # 2.6100000000000003 s is due at 2610 ms: advance a hair past t_ms to run it.
+        self.loop.advance_to(max(self._seconds(t_ms) + 1e-9, self.loop.now()))
 
     def deliver(self, data):
         self.uart.feed(data, self._ms(self.loop.now()))

@@ -1,4 +1,4 @@
-"""Shared fixtures for the emulator tests: loopback echo servers on ephemeral ports.
+"""Shared fixtures for host tests: loopback echo servers on ephemeral ports.
 
 The servers run in one background thread each, bind 127.0.0.1 only, keep bounded state and are
 stopped by the fixture.  `tcp_echo_server.drop_all(reset=...)` closes (FIN) or resets (RST) the
@@ -148,5 +148,50 @@ def tcp_echo_server():
 @pytest.fixture
 def udp_echo_server():
     server = UdpEchoServer()
+    yield server
+    server.close()
+
+
+class SntpServer:
+    """A minimal SNTP server (RFC 4330 server mode) on 127.0.0.1, answering with this host's
+    clock; counts the requests it answered."""
+
+    NTP_EPOCH_OFFSET = 2208988800
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.requests = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        import time
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            if len(data) < 48:
+                continue
+            now = time.time() + self.NTP_EPOCH_OFFSET
+            secs, frac = int(now), int((now % 1) * (1 << 32))
+            reply = struct.pack('!BBbb11I', 0x24, 2, 6, -20, 0, 0, 0, secs, frac,
+                                *struct.unpack('!II', data[40:48]), secs, frac, secs, frac)
+            self.sock.sendto(reply, addr)
+            self.requests += 1
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+@pytest.fixture
+def sntp_server():
+    server = SntpServer()
     yield server
     server.close()

@@ -1,0 +1,295 @@
+"""The modem lifecycle shared by every dialect, as named states:
+
+    off -> power -> sync -> config -> sim -> register -> attach -> ready
+                                                                    |
+    recover (growing back-off, then a module reset)  <--- failures -+--- trouble: a reboot URC,
+                                                                         PDP lost, registration lost
+
+Each transition is logged as `old -> new (event)`. Leaving `ready` fails every socket with
+NetDown, so waiters wake with a typed error instead of hanging. A dialect subclasses Modem and
+overrides what differs from 3GPP: configure(), activate(), its socket operations and its URCs.
+
+Board configuration (a dict, see boardcfg/): apn, user, password, auth, power (pin, pulse_ms,
+boot_ms), reg_timeout_ms, backoff_ms, rx_size.
+"""
+from modemkit import at, port
+from modemkit.at import Cmd, OK
+from modemkit.sched import Event, Return, Cancelled
+from modemkit.sock import (Socket, NetError, NetDown, TimedOut, Unsupported, TCP, CLOSED,
+                           ETIMEDOUT, ENETDOWN, EOPNOTSUPP, EIO)
+
+STATE_NAMES = ('off', 'power', 'sync', 'config', 'sim', 'register', 'attach', 'ready', 'recover')
+OFF = 0
+POWER = 1
+SYNC = 2
+CONFIG = 3
+SIM = 4
+REGISTER = 5
+ATTACH = 6
+READY = 7
+RECOVER = 8
+
+# QL §1.1 reboot schedule: three quick retries, then 10 min, 30 min, 1 h between resets.
+BACKOFF_MS = (0, 0, 0, 600000, 1800000, 3600000)
+
+
+class Modem(object):
+    CAPS = ()                  # 'tcp', 'udp', 'listen', 'dns', 'ping', 'ntp'
+    MAX_SOCKETS = 1
+    SEND_CHUNK = 1460
+    BOOT_URCS = ()             # lines a module prints when it (re)starts
+    RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 §8.2: reset the module
+    REG_QUERIES = ((b'AT+CEREG?', b'+CEREG:'), (b'AT+CREG?', b'+CREG:'))
+    CMEE = b'AT+CMEE=1'
+
+    def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
+        self.sched = sched
+        self.cfg = cfg if cfg is not None else {}
+        self.log = log if log is not None else _print_log
+        self.chan = at.Channel(sched, uart, log=self.log, **chan_args)
+        self.state = OFF
+        self.ready = Event(sched)
+        self.wake = Event(sched)       # trouble for the supervisor
+        self.work = Event(sched)       # sockets with data to fetch, for the pump
+        self.trouble = None            # (state to return to, reason)
+        self.failures = 0
+        self.ip = None
+        self.socks = [None] * self.MAX_SOCKETS
+        self.rx_size = self.cfg.get('rx_size', 1024)
+        self._c = Cmd(size=192, timeout_ms=1000)      # the supervisor's command
+        self._c_pump = Cmd(size=48, timeout_ms=5000)  # the pump's command
+        for line in self.BOOT_URCS:
+            self.chan.on(line, self._on_boot)
+        self.chan.on(b'+CREG:', self._on_reg)
+        self.chan.on(b'+CEREG:', self._on_reg)
+        self.chan.on(b'+CGREG:', self._on_reg)
+
+    # -- running ---------------------------------------------------------------------------
+    def start(self):
+        """Spawn the reader, the supervisor and the pump tasks."""
+        s = self.sched
+        s.spawn(self.chan.run(), 'at-rx', parent=False)
+        s.spawn(self._supervise(), 'modem', parent=False)
+        s.spawn(self._pump(), 'pump', parent=False)
+
+    def wait_ready(self, timeout_ms=None):
+        if self.state != READY:
+            if not (yield self.ready.wait(timeout_ms)):
+                raise TimedOut(ETIMEDOUT, 'modem not ready (%s)' % STATE_NAMES[self.state])
+
+    def _set(self, state, why):
+        self.log('modem: %s -> %s (%s)' % (STATE_NAMES[self.state], STATE_NAMES[state], why))
+        self.state = state
+        if state == READY:
+            self.ready.set()
+        else:
+            self.ready.clear()
+
+    def _supervise(self):
+        steps = (None, self._power, self._sync, self.configure, self._sim, self._register,
+                 self.activate)
+        self._set(POWER, 'start')
+        while True:
+            st = self.state
+            try:
+                if st == READY:
+                    self.wake.clear()
+                    if self.trouble is None:
+                        yield self.wake.wait()
+                elif st == RECOVER:
+                    yield self._recover()
+                else:
+                    why = yield steps[st]()
+                    if st == ATTACH:
+                        self.failures = 0
+                    if self.trouble is None:
+                        self._set(st + 1, why or 'ok')
+                if self.trouble is not None:
+                    back, why = self.trouble
+                    self.trouble = None
+                    self._lost(why)
+                    self._set(back, why)         # before cleanup: no new sockets meanwhile
+                    yield self.cleanup(back)
+            except NetError as e:
+                self.failures += 1
+                self._lost('failure')
+                self._set(RECOVER, '%s: %s' % (STATE_NAMES[st], e))
+
+    def _lost(self, why):
+        err = NetDown(ENETDOWN, 'network down: ' + why)
+        for i in range(len(self.socks)):
+            s = self.socks[i]
+            if s is not None:
+                s.fail(err)
+                self.socks[i] = None
+
+    def _trouble(self, back, why):
+        # Called from URC handlers, which must not block: the supervisor acts on it as soon as
+        # its current step ends. The earliest state asked for wins.
+        if self.state == RECOVER or self.state < back:
+            return
+        if self.trouble is None or back < self.trouble[0]:
+            self.trouble = (back, why)
+        self.wake.set()
+
+    def _on_boot(self, line):
+        if self.state >= CONFIG:
+            self._trouble(SYNC, 'module restarted (%s)' % line.bytes().decode())
+
+    def _on_reg(self, line):
+        # +CREG: <stat> as a URC (one field; the query answer has two and goes to the command)
+        stat = line.num(0, -1)
+        if line.num(1, -1) == -1 and stat not in (1, 5) and self.state == READY:
+            self._trouble(REGISTER, 'registration lost')
+
+    # -- the steps -------------------------------------------------------------------------
+    def q(self, text, timeout_ms=1000, expect=None, ok=True):
+        """The supervisor's exchanges: build, send, and (ok=True) insist on OK."""
+        c = self._c
+        c.clear().add(text)
+        c.timeout_ms = timeout_ms
+        c.expect = expect
+        r = yield self.chan.send(c)
+        if ok and r.status != OK:
+            raise fail(c, r)
+        raise Return(r)
+
+    def _power(self):
+        p = self.cfg.get('power')
+        if not p:
+            raise Return('no power control')
+        port.pin_write(p['pin'], 1)
+        yield self.sched.sleep_ms(p.get('pulse_ms', 500))
+        port.pin_write(p['pin'], 0)
+        yield self.sched.sleep_ms(p.get('boot_ms', 5000))
+        raise Return('power key pulsed')
+
+    def _sync(self):
+        for _ in range(self.cfg.get('sync_tries', 20)):
+            r = yield self.q('AT', 500, ok=False)
+            if r.status == OK:
+                raise Return('answering')
+        raise TimedOut(ETIMEDOUT, 'no answer to AT')
+
+    def configure(self):
+        yield self.q('ATE0')
+        yield self.q(self.CMEE)
+        for query, prefix in self.REG_QUERIES:
+            # registration URCs (+CREG: <stat>) tell us when coverage is lost
+            yield self.q(query[:-1] + b'=1', ok=False)
+        raise Return('configured')
+
+    def _sim(self):
+        for _ in range(10):
+            r = yield self.q('AT+CPIN?', 5000, b'+CPIN:', ok=False)
+            if r.status == OK and r.nlines and r.line(0).find(b'READY') >= 0:
+                raise Return('sim ready')
+            yield self.sched.sleep_ms(1000)
+        raise NetError(EIO, 'SIM not ready')
+
+    def _register(self):
+        waited = 0
+        limit = self.cfg.get('reg_timeout_ms', 180000)
+        while waited <= limit:
+            for query, prefix in self.REG_QUERIES:
+                r = yield self.q(query, 1000, prefix, ok=False)
+                if r.status == OK and r.nlines and r.num(0, 1) in (1, 5):
+                    raise Return('registered')
+            yield self.sched.sleep_ms(1000)
+            waited += 1000
+        raise TimedOut(ETIMEDOUT, 'not registered after %d ms' % limit)
+
+    def activate(self):
+        raise Return('no data context')
+
+    def cleanup(self, back):
+        """After trouble, before going back to state `back` (a dialect frees what it holds)."""
+        if False:
+            yield
+
+    def _recover(self):
+        sched = self.sched
+        plan = self.cfg.get('backoff_ms', BACKOFF_MS)
+        wait = plan[min(self.failures, len(plan)) - 1] if self.failures else 0
+        if wait:
+            self.log('modem: waiting %d s before resetting the module' % (wait // 1000))
+            yield sched.sleep_ms(wait)
+        p = self.cfg.get('power')
+        if p:
+            self._set(POWER, 'power cycle')
+            raise Return()
+        yield self.q(self.RESET, 15000, ok=False)
+        yield sched.sleep_ms(self.cfg.get('boot_ms', 3000))
+        self._set(SYNC, 'module reset')
+
+    # -- sockets: the generic part ---------------------------------------------------------
+    def need(self, cap):
+        if cap not in self.CAPS:
+            raise Unsupported(EOPNOTSUPP, '%s: no %s on this module' % (type(self).__name__, cap))
+
+    def new_socket(self, kind, timeout_ms):
+        yield self.wait_ready(timeout_ms)
+        for i in range(len(self.socks)):
+            if self.socks[i] is None:
+                s = Socket(self, kind, self.rx_size)
+                s.id = self.first_id + i
+                self.socks[i] = s
+                raise Return(s)
+        raise Unsupported(EOPNOTSUPP, 'all %d sockets in use' % len(self.socks))
+
+    first_id = 0
+
+    def sock_by_id(self, cid):
+        i = cid - self.first_id
+        if 0 <= i < len(self.socks):
+            return self.socks[i]
+        return None
+
+    def forget(self, sock):
+        i = sock.id - self.first_id
+        if 0 <= i < len(self.socks) and self.socks[i] is sock:
+            self.socks[i] = None
+
+    def open(self, host, port_, kind=TCP, timeout_ms=30000):
+        """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port."""
+        self.need('udp' if kind else 'tcp')
+        s = yield self.new_socket(kind, timeout_ms)
+        try:
+            yield self.connect(s, host, port_, timeout_ms)
+        except BaseException:
+            self.forget(s)
+            s.state = CLOSED
+            raise
+        raise Return(s)
+
+    def kick(self):
+        self.work.set()
+
+    def _pump(self):
+        """Fetch data the module holds for sockets that have room (back-pressure otherwise)."""
+        while True:
+            self.work.clear()
+            busy = False
+            for s in self.socks:
+                if s is not None and s.pending and s.room() > 0 and s.err is None:
+                    try:
+                        yield self.fetch(s)
+                    except Cancelled:
+                        raise
+                    except Exception as e:
+                        self.log('modem: fetch on socket %d failed: %r' % (s.id, e))
+                        s.fail(e if isinstance(e, NetError) else NetError(EIO, str(e)))
+                    busy = True
+            if not busy:
+                yield self.work.wait()
+
+
+def fail(cmd, resp):
+    """A NetError for a FAIL or TIMEOUT exchange, naming the command and the modem's words."""
+    if resp.status == at.TIMEOUT:
+        return TimedOut(ETIMEDOUT, '%s: no answer in %d ms' % (cmd.text(), cmd.timeout_ms))
+    return NetError(EIO, '%s: %s' % (cmd.text(), resp.error()))
+
+
+def _print_log(msg):
+    print('modemkit.' + msg)

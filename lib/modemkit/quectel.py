@@ -1,0 +1,307 @@
+"""Quectel LTE Standard modules (EC2x, EG2x, EG9x, EM05): the TCP/IP AT commands of the
+"LTE Standard TCP/IP Application Note" V1.1 (cited as QL §x).
+
+Sockets use buffer access mode (QL §1.2): `+QIURC: "recv",<id>` says data waits, and the pump
+drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket has room for, so a
+slow reader holds data back in the module instead of losing it. Board option `push: true` selects
+direct push mode instead (the module sends data unasked; what does not fit is counted as lost).
+"""
+from modemkit import at
+from modemkit.at import Cmd, OK, FAIL, PROMPT_GT
+from modemkit.modem import Modem, ATTACH, fail
+from modemkit.sched import Event, Return
+from modemkit.sock import (NetError, Refused, Closed, TimedOut, TCP, UDP, LISTENER, OPEN,
+                           Socket, ECONNREFUSED, ECONNRESET, ETIMEDOUT, EIO)
+
+_RECV = b'+QIURC: "recv",'
+_CLOSED = b'+QIURC: "closed",'
+_INCOMING = b'+QIURC: "incoming",'
+_PDPDEACT = b'+QIURC: "pdpdeact"'
+_DNSGIP = b'+QIURC: "dnsgip",'
+SERVICE = ('"TCP"', '"UDP"', '"TCP LISTENER"', '"UDP SERVICE"')
+BACKLOG = 4                      # accepted connections a listener holds before refusing
+
+
+class Quectel(Modem):
+    CAPS = ('tcp', 'udp', 'listen', 'dns', 'ping', 'ntp')
+    MAX_SOCKETS = 12             # connectID 0-11 (QL §2.1.4)
+    SEND_CHUNK = 1460            # QL §2.1.7: <send_length> <= 1460
+    READ_CHUNK = 1500            # QL §2.1.8: <read_length> <= 1500
+    BOOT_URCS = (b'RDY',)
+
+    def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
+        Modem.__init__(self, sched, uart, cfg, log, **chan_args)
+        self.ctx = self.cfg.get('context', 1)
+        self.push = self.cfg.get('push', False)
+        ch = self.chan
+        ch.add_final(b'SEND OK', OK)
+        ch.add_final(b'SEND FAIL', FAIL)
+        ch.on(b'+QIOPEN:', self._on_open)
+        ch.on(b'+QIURC:', self._on_urc)
+        ch.on(b'+QPING:', self._on_service)
+        ch.on(b'+QNTP:', self._on_service)
+        self._send = Cmd(size=48, timeout_ms=10000, prompt=PROMPT_GT)
+        self._svc = []             # URC lines of the DNS/ping/NTP request in progress
+        self._svc_want = 0         # how many lines complete it
+        self._svc_ev = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def configure(self):
+        yield Modem.configure(self)
+        c = self.cfg
+        yield self.q('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (
+            self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
+            c.get('auth', 0)))
+        yield self.q('AT+QISDE=0')            # QL §2.1.16: do not echo sent data
+        raise Return('context %d configured' % self.ctx)
+
+    def activate(self):
+        ip = yield self._context_ip()
+        if ip is None:
+            yield self.q('AT+QIACT=%d' % self.ctx, 150000)    # QL §2.1.2: up to 150 s
+            ip = yield self._context_ip()
+        if ip is None:
+            raise NetError(EIO, 'context %d not active after AT+QIACT' % self.ctx)
+        self.ip = ip
+        raise Return('ip ' + ip)
+
+    def _context_ip(self):
+        r = yield self.q('AT+QIACT?', 5000, b'+QIACT:')
+        for i in range(r.nlines):
+            if r.num(i, 0) == self.ctx and r.num(i, 1) == 1:
+                raise Return(r.text(i, 3))
+        raise Return(None)
+
+    def cleanup(self, back):
+        if back == ATTACH:
+            # QL §2.2.5: after "pdpdeact" the host must deactivate before activating again
+            yield self.q('AT+QIDEACT=%d' % self.ctx, 40000, ok=False)
+
+    # -- URCs (run inside the AT reader task: set state, never block) -------------------------
+    def _on_open(self, line):
+        s = self.sock_by_id(line.num(0, -1))
+        if s is not None:
+            s.res = line.num(1, -1)
+            s.ev.set()
+
+    def _on_urc(self, line):
+        if line.startswith(_RECV):
+            s = self.sock_by_id(line.num(1, -1))
+            if s is None:
+                return
+            if self.push:
+                n = line.num(2, 0)
+                if s.kind == UDP and line.num(3, -1) < 0 and line.text(3) is not None:
+                    s.addr = (line.text(3), line.num(4, 0))
+                self.chan.read_raw(n, s.put_fn)
+            else:
+                s.pending = True
+                self.kick()
+        elif line.startswith(_CLOSED):
+            s = self.sock_by_id(line.num(1, -1))
+            if s is not None:
+                s.rclosed = True       # QL §2.2.1: drain what is buffered, then QICLOSE
+                s.pending = True
+                self.kick()
+        elif line.startswith(_INCOMING):
+            self._incoming(line)
+        elif line.startswith(_PDPDEACT):
+            self._trouble(ATTACH, 'PDP context deactivated by the network')
+        elif line.startswith(_DNSGIP):
+            self._on_service(line)
+
+    def _incoming(self, line):
+        # +QIURC: "incoming",<connectID>,<serverID>,<remoteIP>,<remote_port> (QL §2.2.4)
+        cid = line.num(1, -1)
+        lst = self.sock_by_id(line.num(2, -1))
+        i = cid - self.first_id
+        if lst is None or not 0 <= i < len(self.socks) or self.socks[i] is not None or \
+                len(lst.backlog) >= BACKLOG:
+            self.log('quectel: refusing incoming connection %d' % cid)
+            return
+        s = Socket(self, TCP, self.rx_size)
+        s.id = cid
+        s.state = OPEN
+        s.addr = (line.text(3), line.num(4, 0))
+        self.socks[i] = s
+        lst.backlog.append(s)
+        lst.ev.set()
+
+    def _on_service(self, line):
+        if self._svc_ev is None or len(self._svc) >= 16:
+            return
+        self._svc.append(line.bytes())
+        if line.startswith(_DNSGIP) and len(self._svc) == 1:
+            # +QIURC: "dnsgip",<err>,<IP_count>,<DNS_ttl>, then IP_count address lines
+            self._svc_want = 1 + line.num(2, 0) if line.num(1, -1) == 0 else 1
+        elif line.startswith(b'+QPING:') and (line.num(0, -1) != 0 or
+                                              line.num(1) is not None):
+            # QL §2.1.11: an error code, or the summary (numbers where replies have an IP)
+            self._svc_want = len(self._svc)
+        if len(self._svc) >= self._svc_want:
+            self._svc_ev.set()
+
+    # -- sockets ---------------------------------------------------------------------------
+    def _open(self, s, service, host, port_, lport, timeout_ms):
+        s.res = None
+        s.ev.clear()
+        c = Cmd(size=160, timeout_ms=10000)
+        c.add('AT+QIOPEN=%d,%d,%s,"%s",%d,%d,%d' % (self.ctx, s.id, SERVICE[service], host,
+                                                   port_, lport, 1 if self.push else 0))
+        r = yield self.chan.send(c)
+        if r.status != OK:
+            raise Refused(ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
+        # QL §2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
+        while s.res is None:
+            if not (yield s.ev.wait(timeout_ms)):
+                yield self.close(s)
+                raise TimedOut(ETIMEDOUT, 'no +QIOPEN for socket %d' % s.id)
+        if s.res != 0:
+            err = s.res
+            yield self.close(s)
+            raise Refused(ECONNREFUSED, 'open %s:%d failed: error %d' % (host, port_, err))
+        s.state = OPEN
+
+    def connect(self, s, host, port_, timeout_ms):
+        yield self._open(s, s.kind, host, port_, 0, timeout_ms)
+
+    def listen(self, port_, timeout_ms=30000):
+        """A listener on the module's local port; accept() gives connected sockets."""
+        self.need('listen')
+        s = yield self.new_socket(LISTENER, timeout_ms)
+        s.backlog = []
+        yield self._open(s, 2, '127.0.0.1', 0, port_, timeout_ms)   # QL §2.1.4
+        raise Return(s)
+
+    def udp_service(self, port_, timeout_ms=30000):
+        """A UDP socket bound to a local port: recv_into() datagrams from anyone, sendto()."""
+        self.need('udp')
+        s = yield self.new_socket(UDP, timeout_ms)
+        yield self._open(s, 3, '127.0.0.1', 0, port_, timeout_ms)
+        s.res = 'service'
+        raise Return(s)
+
+    def send(self, s, data, n, timeout_ms):
+        yield self._send_chunks(s, data, n, timeout_ms, None)
+
+    def sendto(self, s, data, addr, timeout_ms):
+        yield self._send_chunks(s, data, len(data), timeout_ms, addr)
+
+    def _send_chunks(self, s, data, n, timeout_ms, addr):
+        c = self._send
+        sched = self.sched
+        off = 0
+        waited = 0
+        retries = 0
+        while off < n:
+            k = n - off
+            if k > self.SEND_CHUNK:
+                k = self.SEND_CHUNK
+            c.clear().add(b'AT+QISEND=').add(s.id).add(b',').add(k)
+            if addr is not None:
+                c.add(',"%s",%d' % addr)
+            r = yield self.chan.send(c)
+            if r.status != at.PROMPT:
+                # QL §2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
+                if retries < 3 and (yield self._connected(s)):
+                    retries += 1
+                    continue
+                raise Closed(ECONNRESET, 'socket %d: %s' % (s.id, r.error()))
+            if off == 0 and k == len(data):
+                r = yield self.chan.send_data(data, k)
+            else:
+                r = yield self.chan.send_data(memoryview(data)[off:off + k])
+            if r.status == OK:
+                off += k
+                continue
+            if r.status == FAIL and r.final() == b'SEND FAIL':
+                # QL §2.1.7: the module's send buffer is full; try again shortly
+                if timeout_ms is not None and waited >= timeout_ms:
+                    raise TimedOut(ETIMEDOUT, 'socket %d: send buffer stays full' % s.id)
+                yield sched.sleep_ms(100)
+                waited += 100
+                continue
+            raise Closed(ECONNRESET, 'socket %d: %s' % (s.id, r.error()))
+
+    def _connected(self, s):
+        c = Cmd(size=24, timeout_ms=2000, expect=b'+QISTATE:')
+        c.add(b'AT+QISTATE=1,').add(s.id)
+        r = yield self.chan.send(c)
+        raise Return(r.status == OK and r.nlines > 0 and r.num(0, 5) == 2)   # 2 = "Connected"
+
+    def fetch(self, s):
+        c = self._c_pump
+        c.clear().add(b'AT+QIRD=').add(s.id)
+        if s.res != 'service':
+            room = s.room()
+            c.add(b',').add(room if room < self.READ_CHUNK else self.READ_CHUNK)
+        c.expect = b'+QIRD:'
+        c.put = s.put_fn
+        r = yield self.chan.send(c)
+        c.put = None
+        if r.status != OK:
+            raise fail(c, r)
+        if r.nlines and r.num(0, 0) == 0:
+            s.pending = False          # drained; the next "recv" URC will say when more came
+            if s.rclosed:
+                s.peer_closed()
+        elif s.kind == UDP and r.nlines:
+            t = r.text(0, 1)
+            if t is not None:
+                s.addr = (t, r.num(0, 2, 0))
+
+    def close(self, s):
+        self.forget(s)
+        c = Cmd(size=24, timeout_ms=11000)        # QL §2.1.5: at most 10 s
+        c.add(b'AT+QICLOSE=').add(s.id)
+        yield self.chan.send(c)
+
+    # -- services --------------------------------------------------------------------------
+    def _service(self, text, want, timeout_ms):
+        yield self.wait_ready(timeout_ms)
+        self._svc = []
+        self._svc_want = want
+        ev = self._svc_ev = Event(self.sched)
+        try:
+            r = yield self.q(text, 5000, ok=False)
+            if r.status != OK:
+                raise NetError(EIO, '%s: %s' % (text, r.error()))
+            if not (yield ev.wait(timeout_ms)):
+                raise TimedOut(ETIMEDOUT, '%s: no result in %d ms' % (text, timeout_ms))
+            raise Return(self._svc)
+        finally:
+            self._svc_ev = None
+
+    def resolve(self, host, timeout_ms=60000):
+        """The first IPv4 address of host (QL §2.1.14, up to 60 s)."""
+        self.need('dns')
+        lines = yield self._service('AT+QIDNSGIP=%d,"%s"' % (self.ctx, host), 1, timeout_ms)
+        head = at.Line(bytearray(lines[0]))
+        head.n = len(lines[0])
+        if head.num(1, -1) != 0 or len(lines) < 2:
+            raise NetError(EIO, 'DNS lookup of %s failed: error %d' % (host, head.num(1, -1)))
+        first = at.Line(bytearray(lines[1]))
+        first.n = len(lines[1])
+        raise Return(first.text(1))
+
+    def ping(self, host, count=4, timeout_s=4):
+        """(sent, received, lost, min_ms, max_ms, avg_ms) for `count` echo requests."""
+        self.need('ping')
+        lines = yield self._service('AT+QPING=%d,"%s",%d,%d' % (self.ctx, host, timeout_s, count),
+                                    99, (timeout_s * count + 10) * 1000)
+        last = at.Line(bytearray(lines[-1]))
+        last.n = len(lines[-1])
+        if last.num(0, -1) != 0:
+            raise NetError(EIO, 'ping %s failed: error %d' % (host, last.num(0, -1)))
+        raise Return(tuple(last.num(k, 0) for k in range(1, 7)))
+
+    def ntp(self, server, port_=123, timeout_ms=125000):
+        """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL §2.1.12, up to 125 s)."""
+        self.need('ntp')
+        lines = yield self._service('AT+QNTP=%d,"%s",%d' % (self.ctx, server, port_), 1,
+                                    timeout_ms)
+        ln = at.Line(bytearray(lines[0]))
+        ln.n = len(lines[0])
+        if ln.num(0, -1) != 0:
+            raise NetError(EIO, 'NTP from %s failed: error %d' % (server, ln.num(0, -1)))
+        raise Return(ln.text(1))

@@ -1,0 +1,188 @@
+"""The socket interface every dialect implements: Socket objects and the error family.
+
+Every transport failure is an OSError subclass with an errno, so one reconnect path in a service
+catches them all:
+  Refused (ECONNREFUSED)   the peer refused, or the module could not connect
+  Closed  (ECONNRESET)     the peer closed or reset the connection while we were sending
+  TimedOut (ETIMEDOUT)     an operation ran out of time
+  NetDown (ENETDOWN)       the PDP context is gone or the module rebooted
+  Unsupported (EOPNOTSUPP) the dialect cannot do this (see its CAPS)
+  NetError (EIO)           anything else the module reports (its text is in the message)
+
+A Socket's receive buffer is a fixed ring allocated once (`rx_size`); when it is full the dialect
+stops reading from the module (back-pressure) instead of dropping bytes. Socket methods are
+generators: `n = yield sock.recv_into(buf, timeout_ms)` inside a task.
+"""
+from modemkit.sched import Event, Return
+
+ECONNREFUSED = 111
+ECONNRESET = 104
+ETIMEDOUT = 110
+ENETDOWN = 100
+EOPNOTSUPP = 95
+EIO = 5
+
+TCP = 0
+UDP = 1
+LISTENER = 2
+
+OPENING = 0
+OPEN = 1
+EOF = 2         # the peer closed; buffered bytes can still be read
+CLOSED = 3
+
+
+class NetError(OSError):
+    pass
+
+
+class Refused(NetError):
+    pass
+
+
+class Closed(NetError):
+    pass
+
+
+class TimedOut(NetError):
+    pass
+
+
+class NetDown(NetError):
+    pass
+
+
+class Unsupported(NetError):
+    pass
+
+
+class Socket(object):
+    def __init__(self, modem, kind, rx_size):
+        self.modem = modem
+        self.kind = kind
+        self.id = -1               # the module's connection id
+        self.state = OPENING
+        self.err = None            # raised by the next operation (e.g. NetDown)
+        self.rx = bytearray(rx_size)
+        self.head = 0              # ring: next byte to read
+        self.n = 0                 # bytes buffered
+        self.pending = False       # the module holds data for us not yet fetched
+        self.addr = None           # UDP: (ip, port) of the datagram in rx; listener: client
+        self.ev = Event(modem.sched)
+        self.backlog = None        # listener: accepted Sockets not yet taken (bounded list)
+        self.res = None            # the dialect's scratch (e.g. an open result)
+        self.rclosed = False       # the module says the peer closed; drain, then EOF
+        self.put_fn = self.put     # bound once: the pump hands it to the AT channel
+        self.dropped = 0           # bytes a pushing module delivered without room (lost)
+
+    def __repr__(self):
+        return '<Socket %d %s %d buffered>' % (self.id, ('opening', 'open', 'eof', 'closed')
+                                               [self.state], self.n)
+
+    # -- for dialects ----------------------------------------------------------------------
+    def room(self):
+        """Bytes the dialect may fetch now; a UDP socket holds one datagram at a time."""
+        if self.kind == UDP:
+            return 0 if self.n else len(self.rx)
+        return len(self.rx) - self.n
+
+    def put(self, buf, start, end):
+        """Append buf[start:end]; what does not fit is counted in `dropped` (only a module
+        that pushes data unasked can overrun: fetches ask for at most room())."""
+        room = len(self.rx) - self.n
+        if end - start > room:
+            self.dropped += end - start - room
+            end = start + room
+        rx = self.rx
+        size = len(rx)
+        pos = (self.head + self.n) % size
+        for i in range(start, end):
+            rx[pos] = buf[i]
+            pos += 1
+            if pos == size:
+                pos = 0
+        self.n += end - start
+        self.ev.set()
+
+    def fail(self, err):
+        """The connection is gone: wake every waiter with err."""
+        if self.state != CLOSED:
+            self.err = err
+        self.pending = False
+        self.ev.set()
+
+    def peer_closed(self):
+        if self.state == OPEN or self.state == OPENING:
+            self.state = EOF
+        self.ev.set()
+
+    # -- the interface ---------------------------------------------------------------------
+    def available(self):
+        return self.n
+
+    def recv_into(self, buf, timeout_ms=None, nbytes=None):
+        """Bytes copied into buf (0 at end of stream). Raises TimedOut, or the socket's error.
+        UDP: one whole datagram (truncated to buf); its sender is in self.addr."""
+        want = len(buf) if nbytes is None else nbytes
+        yield self._wait_data(timeout_ms)
+        k = want if want < self.n else self.n
+        rx = self.rx
+        size = len(rx)
+        h = self.head
+        for i in range(k):
+            buf[i] = rx[h]
+            h += 1
+            if h == size:
+                h = 0
+        if self.kind == UDP:
+            self.n = 0             # the rest of a datagram that did not fit is discarded
+            self.head = 0
+        else:
+            self.head = h
+            self.n -= k
+        if self.pending:
+            self.modem.kick()
+        raise Return(k)
+
+    def _wait_data(self, timeout_ms):
+        # checks again after every wake-up: data, end of stream, error, or time up
+        while self.n == 0:
+            if self.err is not None:
+                raise self.err
+            if self.state >= EOF:
+                raise Return(None)
+            self.ev.clear()
+            if not (yield self.ev.wait(timeout_ms)):
+                raise TimedOut(ETIMEDOUT, 'receive timed out')
+
+    def send(self, data, timeout_ms=None, nbytes=None):
+        """Send all of data (in the dialect's chunk size, each acknowledged by the module).
+        Returns the byte count."""
+        n = len(data) if nbytes is None else nbytes
+        if self.err is not None:
+            raise self.err
+        if self.state != OPEN:
+            raise Closed(ECONNRESET, 'socket not open')
+        yield self.modem.send(self, data, n, timeout_ms)
+        raise Return(n)
+
+    def sendto(self, data, addr, timeout_ms=None):
+        """UDP service sockets: one datagram to addr (ip, port)."""
+        yield self.modem.sendto(self, data, addr, timeout_ms)
+        raise Return(len(data))
+
+    def accept(self, timeout_ms=None):
+        """Listener: the next incoming connection (a Socket already open)."""
+        while not self.backlog:
+            if self.err is not None:
+                raise self.err
+            self.ev.clear()
+            if not (yield self.ev.wait(timeout_ms)):
+                raise TimedOut(ETIMEDOUT, 'accept timed out')
+        raise Return(self.backlog.pop(0))
+
+    def close(self):
+        if self.state != CLOSED:
+            yield self.modem.close(self)
+        self.state = CLOSED
+        self.ev.set()
