@@ -5,6 +5,7 @@ stopped by the fixture.  `tcp_echo_server.drop_all(reset=...)` closes (FIN) or r
 server side of every connection, for peer-close tests.
 """
 
+import os
 import selectors
 import socket
 import struct
@@ -195,3 +196,82 @@ def sntp_server():
     server = SntpServer()
     yield server
     server.close()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Mosquitto:
+    """A real mosquitto broker on 127.0.0.1, with its own config, started and stopped here."""
+
+    def __init__(self, tmpdir):
+        import shutil
+        import subprocess
+        import time
+        exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
+        if not os.path.exists(exe):
+            pytest.skip('mosquitto is not installed (make sysdeps installs it)')
+        self.port = free_port()
+        conf = os.path.join(str(tmpdir), 'mosquitto.conf')
+        with open(conf, 'w') as f:
+            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
+                    'log_dest none\n' % self.port)
+        self.proc = subprocess.Popen([exe, '-c', conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError('mosquitto did not start on port %d' % self.port)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except Exception:
+                self.proc.kill()
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    broker = Mosquitto(tmp_path)
+    yield broker
+    broker.stop()
+
+
+class Subscriber:
+    """An independent paho-mqtt subscriber collecting (topic, payload) pairs."""
+
+    def __init__(self, port, topic):
+        import paho.mqtt.client as mqtt
+        self.messages = []
+        self.ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id='test-subscriber')
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_subscribe = lambda *a: self.ready.set()
+        self.client.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
+        self.client.connect('127.0.0.1', port)
+        self.client.loop_start()
+        if not self.ready.wait(10):
+            raise RuntimeError('subscriber did not subscribe')
+
+    def wait_for(self, count, timeout_s=20):
+        import time
+        deadline = time.monotonic() + timeout_s
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+    def stop(self):
+        self.client.loop_stop()
+        self.client.disconnect()
