@@ -1,5 +1,5 @@
 """The AT channel: one command in flight, queued callers, final result codes, URCs, prompts,
-fixed-length binary reads — on a fixed amount of memory.
+fixed-length binary reads and open-ended data streams — on a fixed amount of memory.
 
     chan = Channel(sched, uart)
     sched.spawn(chan.run(), 'at-rx')             # the reader task
@@ -228,7 +228,7 @@ class Cmd(object):
     """
 
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
-                 sink=None, length_field=0, size=None, put=None):
+                 sink=None, length_field=0, size=None, put=None, stream=None):
         if size is None:
             size = len(text) if text is not None else 32
         self.buf = bytearray(size)
@@ -239,6 +239,7 @@ class Cmd(object):
         self.sink = sink                  # bytearray/memoryview for a length-prefixed payload
         self.length_field = length_field  # which field of the `expect` line holds the length
         self.put = put                    # or put(buf, start, end) receives the payload
+        self.stream = stream              # consumer of an open-ended stream its OK opens
         self.task = None                  # the task waiting for it
         self.nxt = None                   # link in the channel's queue
         if text is not None:
@@ -332,13 +333,18 @@ class Channel(object):
         True)."""
         self._finals.append((text, status, prefix))
 
-    def on(self, prefix, handler):
-        """Call handler(line) for every unsolicited line starting with `prefix`."""
-        self._urcs.append((prefix, handler))
+    def on(self, prefix, handler, idle=False):
+        """Call handler(line) for every unsolicited line starting with `prefix`. With idle=True
+        only while no command waits for its answer; then the line is that command's (e.g. an
+        error a module also prints unsolicited)."""
+        self._urcs.append((prefix, handler, idle))
 
     def read_raw(self, n, consumer):
         """From a URC handler: the next n bytes are payload, handed to consumer(buf, start, end)
-        in pieces, bypassing line parsing (e.g. Quectel direct push '+QIURC: "recv",0,4')."""
+        in pieces, bypassing line parsing (e.g. Quectel direct push '+QIURC: "recv",0,4').
+        n < 0: an open-ended stream (a data mode); the consumer returns None while it goes on,
+        or how many of the bytes handed to it it used once its stream ended (e.g. on an end
+        marker); the bytes after those are parsed as lines again. read_raw(0, None) stops it."""
         self._raw_left = n
         self._raw_fn = consumer
 
@@ -508,7 +514,7 @@ class Channel(object):
             if c == 13 or c == 10:
                 if self._ln or self._bad:
                     self._line_end()
-                    self._skip_lf = c == 13 and self._raw_left > 0
+                    self._skip_lf = c == 13 and self._raw_left != 0
                 continue
             if self._ln == 0:
                 if self._skip_space:
@@ -534,9 +540,16 @@ class Channel(object):
 
     def _take_raw(self, chunk, i, n):
         take = n - i
+        fn = self._raw_fn
+        if self._raw_left < 0:
+            used = fn(chunk, i, n)
+            if used is None:
+                return n
+            self._raw_left = 0        # the stream ended: back to lines
+            self._raw_fn = None
+            return i + used
         if take > self._raw_left:
             take = self._raw_left
-        fn = self._raw_fn
         if fn is not None:
             fn(chunk, i, i + take)
         else:
@@ -589,8 +602,8 @@ class Channel(object):
             if exp is not None and len(exp) <= n and line.startswith(exp):
                 self._response_line(cmd, n)
                 return
-        for prefix, handler in self._urcs:
-            if len(prefix) <= n and line.startswith(prefix):
+        for prefix, handler, idle in self._urcs:
+            if len(prefix) <= n and line.startswith(prefix) and not (idle and sent):
                 try:
                     handler(self.line)
                 except Exception as e:
@@ -624,6 +637,9 @@ class Channel(object):
         resp._set_final(self._line, n)
         if status == FAIL and n > ln:
             resp.code = resp._num(self._line, ln, n, 0, -1)
+        elif status == OK and self._cur.stream is not None:
+            # the bytes right after this line are the stream (V.250 CONNECT, a data mode)
+            self.read_raw(-1, self._cur.stream)
         self._complete(status)
 
 

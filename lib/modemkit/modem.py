@@ -41,6 +41,7 @@ class Modem(object):
     RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 §8.2: reset the module
     REG_QUERIES = ((b'AT+CEREG?', b'+CEREG:'), (b'AT+CREG?', b'+CREG:'))
     CMEE = b'AT+CMEE=1'
+    POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
         self.sched = sched
@@ -95,7 +96,9 @@ class Modem(object):
                 if st == READY:
                     self.wake.clear()
                     if self.trouble is None:
-                        yield self.wake.wait()
+                        yield self.wake.wait(self.cfg.get('poll_ms', self.POLL_MS))
+                        if self.trouble is None:
+                            yield self.poll()
                 elif st == RECOVER:
                     yield self._recover()
                 else:
@@ -201,6 +204,13 @@ class Modem(object):
 
     def activate(self):
         raise Return('no data context')
+
+    def poll(self):
+        """In `ready`, after a wake-up without trouble or every POLL_MS: a dialect whose module
+        does not report a restart or a lost context by itself checks here (and calls
+        _trouble())."""
+        if False:
+            yield
 
     def cleanup(self, back):
         """After trouble, before going back to state `back` (a dialect frees what it holds)."""

@@ -237,15 +237,18 @@ class Quectel(Modem):
             c.add(b',').add(room if room < self.READ_CHUNK else self.READ_CHUNK)
         c.expect = b'+QIRD:'
         c.put = s.put_fn
+        # Cleared before asking: a "recv" URC that lands after this read's answer (the module
+        # sends it once the buffer is empty again) must not be lost.
+        s.pending = False
         r = yield self.chan.send(c)
         c.put = None
         if r.status != OK:
             raise fail(c, r)
-        if r.nlines and r.num(0, 0) == 0:
-            s.pending = False          # drained; the next "recv" URC will say when more came
-            if s.rclosed:
-                s.peer_closed()
-        elif s.kind == UDP and r.nlines:
+        if r.nlines and r.num(0, 0) > 0:
+            s.pending = True           # QL §2.1.8: keep reading until +QIRD: 0
+        elif s.rclosed and not s.pending:
+            s.peer_closed()
+        if s.kind == UDP and r.nlines:
             t = r.text(0, 1)
             if t is not None:
                 s.addr = (t, r.num(0, 2, 0))

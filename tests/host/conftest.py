@@ -14,6 +14,7 @@ import threading
 import pytest
 
 RECORD_MAX = 1 << 20
+OUT_MAX = 1 << 16                   # echo bytes held per connection before reading stops
 
 
 class TcpEchoServer:
@@ -28,6 +29,7 @@ class TcpEchoServer:
         self.accepted = 0
         self.echo = True
         self._conns = set()
+        self._out = {}                      # conn -> echo bytes not yet sent
         self._lock = threading.Lock()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.listener, selectors.EVENT_READ)
@@ -40,7 +42,7 @@ class TcpEchoServer:
 
     def _run(self):
         while not self._stop:
-            for key, _ in self._selector.select(1.0):
+            for key, events in self._selector.select(1.0):
                 sock = key.fileobj
                 if sock is self.listener:
                     self._accept()
@@ -48,7 +50,10 @@ class TcpEchoServer:
                     sock.recv(64)
                     self._do_requests()
                 else:
-                    self._serve(sock)
+                    if events & selectors.EVENT_WRITE:
+                        self._flush(sock)
+                    if events & selectors.EVENT_READ and sock in self._conns:
+                        self._serve(sock)
         for conn in list(self._conns):
             self._drop(conn, reset=False)
 
@@ -59,6 +64,7 @@ class TcpEchoServer:
             return
         conn.setblocking(False)
         self._conns.add(conn)
+        self._out[conn] = bytearray()
         self.accepted += 1
         self._selector.register(conn, selectors.EVENT_READ)
 
@@ -73,14 +79,31 @@ class TcpEchoServer:
         with self._lock:
             self.received += data[:RECORD_MAX - len(self.received)]
         if self.echo:
-            try:
-                conn.sendall(data)
-            except OSError:
-                self._drop(conn, reset=False)
+            self._out[conn] += data
+            self._flush(conn)
+
+    def _flush(self, conn):
+        """Send what the peer will take; while echo data waits, stop reading (back-pressure)."""
+        out = self._out[conn]
+        try:
+            sent = conn.send(out) if out else 0
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._drop(conn, reset=False)
+            return
+        del out[:sent]
+        want = selectors.EVENT_WRITE if out else 0
+        if len(out) < OUT_MAX:
+            want |= selectors.EVENT_READ
+        self._selector.modify(conn, want or selectors.EVENT_WRITE)
 
     def _drop(self, conn, reset):
+        if conn not in self._conns:
+            return
         self._selector.unregister(conn)
         self._conns.discard(conn)
+        self._out.pop(conn, None)
         if reset:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
         conn.close()

@@ -11,7 +11,7 @@ from test_quectel_support import APN_COMMAND, make_harness, open_tcp, peer, qh  
 
 @pytest.fixture
 def h():
-    with Harness(QuectelModem, config={'activation_s': 2.0, 'deactivation_s': 1.0}) as harness:
+    with Harness(QuectelModem, config={'activation_s': 1.0, 'deactivation_s': 0.5}) as harness:
         yield harness
 
 
@@ -55,7 +55,7 @@ def test_qicsgp_rejects_bad_forms_with_552(h, line):
 def test_qiact_takes_activation_time_and_blocks_the_parser(h):
     assert h.cmd(APN_COMMAND) == ['OK']
     h.write('AT+QIACT=1\rAT+QIACT?\r')
-    assert h.read(1.9) == b'AT+QIACT=1\r'          # nothing else, not even the next echo
+    assert h.read(0.9) == b'AT+QIACT=1\r'          # nothing else, not even the next echo
     assert h.read(0.2) == (b'\r\nOK\r\nAT+QIACT?\r\r\n+QIACT: 1,1,1,"10.7.157.1"\r\n'
                            b'\r\nOK\r\n')
 
@@ -87,7 +87,7 @@ def test_qideact_takes_time_and_frees_the_context(h):
     assert h.cmd('AT+QIACT=1') == ['OK']
     assert h.cmd('AT+QIDEACT=?') == ['+QIDEACT: (1-16)', 'OK']
     h.write('AT+QIDEACT=1\r')
-    assert h.read(0.9) == b'AT+QIDEACT=1\r'
+    assert h.read(0.45) == b'AT+QIDEACT=1\r'
     assert h.read(0.2) == b'\r\nOK\r\n'
     assert h.cmd('AT+QIACT?') == ['OK']
     assert h.cmd('AT+QIACT=1') == ['OK']

@@ -6,15 +6,22 @@ import random
 import pytest
 
 from test_quectel_support import (  # noqa: F401
-    make_harness, open_tcp, peer, qh, qird, raw_cmd, recv_exactly, send_fixed)
-from conftest import tcp_echo_server  # noqa: F401
+    open_tcp, peer, qh, qird, recv_exactly, send_fixed)
 
 
 @pytest.fixture
 def link(qh, peer):
-    """Context 1 active, connectID 0 connected in buffer mode; yields (harness, peer conn)."""
+    """Context 1 active, connectID 0 connected in buffer mode: (harness, peer connection)."""
     open_tcp(qh, peer.port)
     return qh, peer.accept()
+
+
+def raw_cmd_prompt(h, line):
+    """Send `line` and return what follows its echo once the prompt is up."""
+    h.mark = len(h.rx)
+    h.write(line + '\r')
+    h.wait_for(lambda: h.modem.mode == 'prompt')
+    return h.read()[len(line) + 1:]
 
 
 # -- AT+QISEND -----------------------------------------------------------------------------
@@ -95,14 +102,6 @@ def test_send_fail_when_the_send_buffer_is_full(link):
     assert len(recv_exactly(conn, sent)) == sent
     h.advance(0.1)
     assert h.cmd('AT+QISEND=0,0') == [f'+QISEND: {sent},{sent},0', 'OK']
-
-
-def raw_cmd_prompt(h, line):
-    """Send `line` and return what follows its echo once the prompt is up."""
-    h.mark = len(h.rx)
-    h.write(line + '\r')
-    h.wait_for(lambda: h.modem.mode == 'prompt')
-    return h.read()[len(line) + 1:]
 
 
 # -- AT+QISENDEX ---------------------------------------------------------------------------

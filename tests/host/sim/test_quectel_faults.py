@@ -4,7 +4,7 @@ peer_close/peer_reset (§2.2.1, §1.2), stall, fill_rx and the receive buffer bo
 import pytest
 
 from test_quectel_support import (  # noqa: F401
-    open_tcp, peer, qh, qird, recv_exactly, send_fixed)
+    make_harness, open_tcp, peer, qh, qird, recv_exactly, send_fixed)
 
 
 def event_names(h):
@@ -55,9 +55,10 @@ def test_pdp_deactivate_while_online_is_no_carrier(qh, peer):
     assert qh.lines(0.1) == ['NO CARRIER', '+QIURC: "pdpdeact",1']
 
 
-def test_pdp_deactivate_of_an_inactive_context_is_refused(qh):
-    with pytest.raises(ValueError):
-        qh.modem.pdp_deactivate(2)
+def test_pdp_deactivate_of_an_inactive_context_is_ignored(qh):
+    qh.modem.pdp_deactivate(2)
+    assert qh.lines() == []
+    assert qh.modem.events[-1]['event'] == 'fault_ignored'
 
 
 @pytest.mark.parametrize('fault, peer_error', [('peer_close', None),
@@ -85,10 +86,13 @@ def test_peer_close_online_is_no_carrier(qh, peer):
     assert qh.modem.mode == 'command'
 
 
-def test_faults_on_a_free_id_are_refused(qh):
+def test_faults_without_a_target_are_logged_and_ignored(qh):
     for fault in ('peer_close', 'peer_reset', 'stall', 'fill_rx'):
-        with pytest.raises(ValueError):
-            getattr(qh.modem, fault)(9)
+        getattr(qh.modem, fault)(9)
+        event = dict(qh.modem.events[-1])
+        del event['t']
+        assert event == {'event': 'fault_ignored', 'fault': fault, 'sock': 9}
+    assert qh.lines() == []
 
 
 def test_stall_holds_both_directions(qh, peer):
@@ -147,3 +151,13 @@ def test_fill_rx_fills_the_buffer_and_pauses_the_peer(qh, peer):
     assert data == bytes(10240) + b'behind the filler'
     assert {'event': 'fill_rx', 'sock': 0, 'size': 10240}.items() <= \
         [e for e in qh.modem.events if e['event'] == 'fill_rx'][0].items()
+
+
+def test_pdp_deactivate_during_a_connect_fails_the_open(peer):
+    with make_harness(net_latency_s=0.5) as h:
+        assert h.cmd(f'AT+QIOPEN=1,0,"TCP","127.0.0.1",{peer.port},0,0') == ['OK']
+        h.modem.pdp_deactivate(1)
+        assert h.lines() == ['+QIOPEN: 0,570', '+QIURC: "pdpdeact",1']
+        h.advance(1.0)
+        assert h.lines() == []
+        assert h.cmd('AT+QISTATE') == ['OK']

@@ -7,8 +7,8 @@ ephemeral ports; each deviation from the printed text is commented where it occu
 
 import socket
 
-from test_telit_support import (Port, broker, free_port, ftp_server, http_server,  # noqa: F401
-                                make_harness, replay)
+from test_telit_support import (Port, broker, escape, free_port, ftp_server,  # noqa: F401
+                                http_server, make_harness, replay)
 
 from mktools.sim.telit import TelitModem
 
@@ -130,6 +130,7 @@ def test_gt04_resume_suspended_socket(tcp_echo_server):
     """§6.4.  The pending data is the echo of the `+++`, which the module also sends to the
     peer (GT-8); for the same reason a last `SRING: 2` follows the final suspension."""
     with make_harness(activate=(1, 2), config={'hosts': {'Host_Name': '127.0.0.1'}}) as h:
+        assert h.cmd('AT#SCFG=2,2,300,90,600,5') == ['OK']     # <txTo> 0.5 s: a faster test
         replay(h, '''
 AT#SD = 2,0,{port},"Host_Name"
 CONNECT ← the connection is open.
@@ -150,6 +151,7 @@ SRING: 2
 def test_gt05_close_with_sh(tcp_echo_server):
     """§6.5 (the `SRING: 2` is the echo of the `+++`, as in GT-4)."""
     with make_harness(activate=(1, 2), config={'hosts': {'Host_Name': '127.0.0.1'}}) as h:
+        assert h.cmd('AT#SCFG=2,2,300,90,600,5') == ['OK']     # <txTo> 0.5 s: a faster test
         replay(h, '''
 AT#SD = 2,0,{port},"Host_Name"
 CONNECT ← the connection is open
@@ -175,15 +177,14 @@ def test_gt06_server_and_client_modules():
         assert client.cmd('AT+CGDCONT=1,"IP","Access_Point_Name"')[-1] == 'OK'
         assert client.cmd('AT#SGACT=1,1') == ['#SGACT: 37.176.239.214', 'OK']
         listen_port = free_port()
+        assert h.cmd('AT#SCFG=1,1,300,90,600,5') == ['OK']     # <txTo> 0.5 s: a faster test
 
         def client_dials():
             assert client.cmd(f'AT#SD=1,0,{listen_port}," 127.0.0.1"') == ['CONNECT']
 
         def client_closes():
-            assert client.lines(6.0) == ['hello client']
-            h.advance(1.1)
-            client.write('+++')
-            h.advance(1.1)
+            assert client.lines(1.0) == ['hello client']
+            escape(h, client)
             assert client.lines() == ['OK']
             assert client.cmd('AT#SH=1') == ['OK']
 
@@ -415,6 +416,7 @@ def test_gt16_http_over_socket_remote_close(http_server):
     """§10.4.4: the server closes after its answer -> NO CARRIER, cause 1."""
     with make_harness(activate=(1,), config={'hosts': {'server_address': '127.0.0.1'}}) as h:
         request = 'GET / HTTP/1.1\r\nHost: www.telit.com\r\nConnection: keep-alive\r\n\r\n'
+        assert h.cmd('AT#SCFG=1,1,300,90,600,5') == ['OK']     # <txTo> 0.5 s: a faster test
         replay(h, '''
 AT#SD=1,0,{port},"server_address",0,0
 CONNECT ← the connection is open. The module is in ONLINE mode.

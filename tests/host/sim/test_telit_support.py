@@ -18,7 +18,7 @@ from harness import Harness, split_lines
 from mktools.sim.telit import TelitModem
 from mktools.sim.wire import Wire
 
-GUARD_S = 1.0
+GUARD_S = 0.2                   # ATS12 guard time the tests run with (the default is 1 s)
 COMMENT = re.compile(r'\s*←.*$')
 ANY = '<any>'
 SRECV_HEADER = re.compile(rb'\r\n#SRECV: (?:"[\d.]+",\d+,)?(\d+),(\d+)(?:,(\d+))?\r\n')
@@ -30,7 +30,7 @@ def make_harness(variant='he910', config=None, define=(1,), activate=(), **kw):
     config = dict(config or {})
     hosts = {'address': '127.0.0.1', **config.pop('hosts', {})}
     h = Harness(TelitModem, config={'variant': variant, 'activation_s': 0.5, 'hosts': hosts,
-                                    **config}, **kw)
+                                    'guard_s': GUARD_S, **config}, **kw)
     assert h.cmd('AT+CMEE=2') == ['OK']
     for cid in sorted(set(define) | set(activate)):
         assert h.cmd(f'AT+CGDCONT={cid},"IP","Access_Point_Name"') == ['OK']
@@ -59,31 +59,35 @@ def raw_cmd(h, line, timeout_s=10.0):
 
 
 def send_ext(h, conn_id, data):
-    """#SSENDEXT one chunk of binary data; asserts the prompt and the OK."""
+    """#SSENDEXT one chunk of binary data; asserts the prompt and the OK, and leaves what
+    follows the OK (URCs) unread."""
     assert h.cmd(f'AT#SSENDEXT={conn_id},{len(data)}')[-1] == '>'
-    done = h.modem.results
     h.write(data)
-    h.wait_for(lambda: h.modem.results > done)
-    assert h.lines()[-1] == 'OK'
+    h.wait_for(lambda: h.rx.find(b'\r\nOK\r\n', h.mark) >= 0)
+    h.mark = h.rx.find(b'\r\nOK\r\n', h.mark) + 6
 
 
 def srecv(h, conn_id, size):
-    """#SRECV; returns the data bytes (empty when the socket had none)."""
+    """#SRECV; returns the data bytes (empty when the socket had none).  Output after the
+    final OK (URCs) is left unread."""
+    start = len(h.rx)
     out = raw_cmd(h, f'AT#SRECV={conn_id},{size}')
     match = SRECV_HEADER.search(out)
     assert match, out
     count = int(match.group(2) if match.group(3) is None else match.group(3))
-    data = out[match.end():match.end() + count]
-    assert out[match.end() + count:].endswith(b'\r\nOK\r\n'), out
-    return data
+    end = match.end() + count
+    assert out[end:end + 6] == b'\r\nOK\r\n', out
+    h.mark = start + end + 6
+    return out[match.end():end]
 
 
 def escape(h, port=None):
-    """The guarded `+++` (ATS12 default guard time)."""
+    """The guarded `+++` (the port's ATS12 guard time before and after)."""
     port = port or h
-    h.advance(GUARD_S + 0.1)
+    guard = port.modem.guard_s + 0.05
+    h.advance(guard)
     port.write(b'+++')
-    h.advance(GUARD_S + 0.1)
+    h.advance(guard)
 
 
 # -- a second serial port on the same loop --------------------------------------------------
@@ -216,6 +220,7 @@ class FtpServer:
 
         class Handler(FTPHandler):
             banner = 'emulator test FTP server'
+            auth_failed_timeout = 0
 
             def ftp_PWD(self, line):
                 # GT-21 shows the reply as '257 "/"' (pyftpdlib adds a sentence)

@@ -52,6 +52,18 @@ def test_ftpget_file_ending_in_etx_from_a_sub_directory(mt, ftp_server):
         b'\r\nOK_Info_DataBegin\r\ndatadat' + DLE + ETX + ETX + b'\r\nOK\r\n'
 
 
+def test_data_arriving_before_the_delayed_banner_waits_for_it(ftp_server):
+    # with a turnaround delay the whole (tiny) file is in before 'OK_Info_DataBegin' goes out
+    (ftp_server.root / 'tiny.bin').write_bytes(b'ab' + ETX)
+    with modem('multitech', turnaround_s=0.3) as h:
+        connect(h)
+        configure(h, ftp_server, FTPGETFILENAME='"tiny.bin"')
+        h.cmd('ATE0')
+        h.write('AT#FTPGET\r')
+        assert read_until(h, b'OK\r\n') == \
+            b'\r\nOK_Info_DataBegin\r\nab' + DLE + ETX + ETX + b'\r\nOK\r\n'
+
+
 def test_ftpget_large_binary_file(mt, ftp_server):
     rng = random.Random(5)
     content = bytes(rng.randrange(256) for _ in range(60_000))
@@ -144,10 +156,18 @@ def test_genpro_invalid_server_name(ftp_server):
             b'ErrorHandler_ip: Error 17 (ADL Release memory error...)\r\n' * 2
 
 
-def test_server_loss_during_download_is_etx_prefixed(mt, ftp_server):
-    (ftp_server.root / 'f.bin').write_bytes(b'x' * 10)
-    mt.cmd('AT#FTPGETFILENAME="f.bin"')
-    mt.modem.net.latency_s = 0.5               # keep the transfer open long enough
-    assert mt.cmd('AT#FTPGET') == ['OK_Info_DataBegin']
-    mt.modem.pdp_deactivate(1)
-    assert mt.read() == ETX + b'\r#CME ERROR: 35841\r\n'
+def test_bearer_loss_during_a_paced_download_is_etx_prefixed(ftp_server):
+    # the serial line (115200 bd) is slower than the server: the download is throttled, and
+    # the bearer lost meanwhile ends it with ETX + "#CME ERROR: 35841 GPRS session lost"
+    (ftp_server.root / 'f.bin').write_bytes(b'x' * 200_000)
+    with modem('multitech', baud=115200) as h:
+        connect(h)
+        configure(h, ftp_server, FTPGETFILENAME='"f.bin"')
+        h.write('AT#FTPGET\r')
+        h.advance(0.5)
+        assert h.modem.ftp.data.paused and h.wire.backlog_s() < 0.5
+        h.modem.pdp_deactivate(1)
+        out = read_until(h, b'35841\r\n', 15.0)
+        assert out.startswith(b'AT#FTPGET\r\r\nOK_Info_DataBegin\r\nxxx')
+        assert out.endswith(b'x' + ETX + b'\r#CME ERROR: 35841\r\n')
+        assert 5_000 < out.count(b'x') < 20_000

@@ -191,6 +191,23 @@ def test_listener_filter_stop_and_configuration_errors(online):
     assert online.cmd('AT#LTCPSTART=1') == ['#CME ERROR: 36929']
 
 
+def test_etx_aborts_a_listener_before_its_client(online):
+    # MT #LTCPSTART: "The LTCP command can be aborted before an incoming TCP request has been
+    # received by issuing an <ETX> character on the serial port"
+    port = free_port()
+    online.cmd(f'AT#TCPSERV=1,"255.255.255.255";#TCPPORT=1,{port}')
+    online.cmd('ATE0;#LTCPSTART=1')
+    online.write(ETX)
+    assert online.read() == b'\r\nOK\r\n'
+    assert online.modem.tcp[1] is None
+    with pytest.raises(OSError):
+        socket.create_connection(('127.0.0.1', port), timeout=1.0).close()
+    online.write(ETX + b'AT\r')                    # no listener: ETX is an ordinary byte
+    assert online.read() == b''
+    online.write(b'AT\r')
+    assert online.read() == b'\r\nOK\r\n'
+
+
 def test_second_socket_while_the_first_listens(online, tcp_echo_server):
     # GP §4: "Two TCP sockets may be active simultaneously": socket 1 listens while socket 2
     # is in data mode; the client of socket 1 is announced once the port is free

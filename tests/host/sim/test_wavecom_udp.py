@@ -78,3 +78,41 @@ def test_ludpstop_before_the_first_datagram(online):
     assert online.modem.udp is None
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
         again.bind(('127.0.0.1', port))            # the port was released
+
+
+def test_datagrams_from_other_addresses_are_dropped(online, udp_echo_server):
+    # MT #OUDP: "Datagrams can only be received from this UDPPORT or UDPSERV address";
+    # #LUDPSTART with a UDPSERV address: "only the remote with the UDPSERV IP address will be
+    # authorized to send datagrams"
+    online.cmd(f'ATE0;#UDPSERV="127.0.0.1";#UDPPORT={udp_echo_server.port};#UDPTXDELAY=0')
+    online.cmd('AT#OUDP')
+    local = online.modem.udp.sock.port
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        stranger.sendto(b'intruder', ('127.0.0.1', local))
+        online.advance(0.2)
+    assert online.read() == b''
+    assert online.modem.events[-1]['event'] == 'udp_foreign'
+    online.write(ETX)
+    online.read()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(('127.0.0.1', 0))
+        port = probe.getsockname()[1]
+    online.cmd(f'AT#UDPPORT={port}')
+    assert online.cmd('AT#LUDPSTART') == ['OK']
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+        other.bind(('127.0.0.2', 0))
+        other.sendto(b'refused', ('127.0.0.1', port))
+        online.advance(0.2)
+    assert online.read() == b''
+    assert online.modem.events[-1]['event'] == 'udp_refused'
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as allowed:
+        allowed.sendto(b'welcome', ('127.0.0.1', port))
+        assert read_until(online, b'welcome') == b'\r\nOK_Info_WaitingForData\r\nwelcome'
+
+
+def test_bearer_loss_ends_the_udp_session(online, udp_echo_server):
+    online.cmd(f'AT#UDPSERV="127.0.0.1";#UDPPORT={udp_echo_server.port}')
+    online.cmd('AT#OUDP')
+    online.modem.pdp_deactivate(1)
+    assert online.read() == ETX + b'\r#CME ERROR: 35841\r\n'
+    assert online.modem.udp is None

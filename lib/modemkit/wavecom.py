@@ -1,0 +1,452 @@
+"""Wavecom IP stack modems: Multi-Tech MTSMC-G / MTCBA-G on stack 3.02 (cited MT) and the GenPro
+2Xe (cited GP), as digested in the seed digest, Part C. Board option `variant`: 'multitech'
+(default) or 'genpro'.
+
+The serial port carries no socket id: #OTCP and #LTCPSTART (TCP) and #OUDP (UDP, MT only) turn
+the whole port into a data mode (C.3) where payload ETX/DLE bytes travel as DLE ETX / DLE DLE and
+a bare ETX ends the session, from either side. Hence what this driver can and cannot do:
+
+- ONE socket at a time. While it is open the module takes no AT command, so another open, a
+  listen, a ping... fail at once with Unsupported saying what holds the module, and the lifecycle
+  sends nothing until the session ends.
+- No back-pressure on receive: the module pushes the stream unasked and no AT command asks for
+  data (RTS/CTS is outside the port layer). What does not fit the socket's ring (`rx_size`) is
+  lost and counted in `sock.dropped`: read promptly, or size the ring for the largest burst.
+  send() waits between its chunks until the reader has emptied the UART input.
+- UDP (MT): one peer, fixed at open; the line shows no datagram boundaries (the module cuts
+  datagrams after #UDPTXDELAY of silence), so a receive returns what came since the last one.
+  No sendto() to others, no udp_service().
+- A listener is one-shot (MT App. B: after its client the port no longer listens): accept()
+  gives one connection, whose address the module does not report (conn.addr is None).
+- No name lookup command (#OTCP resolves names itself): no resolve().
+- Restarts: GP prints +WIND: 13 (GP §8), recognised also inside a data stream. MT prints
+  nothing: an MT restart during a session shows only when the session is closed (its ETX gets
+  no answer), and when idle at the next command (#CME ERROR: 35867).
+"""
+from modemkit.at import Cmd, OK, FAIL, TIMEOUT
+from modemkit.modem import Modem, SYNC, ATTACH
+from modemkit.sched import Return
+from modemkit.sock import (NetError, NetDown, Refused, Closed, TimedOut, Unsupported, Socket,
+                           TCP, UDP, LISTENER, OPEN, OPENING, ECONNREFUSED, ECONNRESET, ETIMEDOUT,
+                           ENETDOWN, EOPNOTSUPP, EIO)
+
+_ETX = b'\x03'
+_DLE = b'\x10'
+_WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP §8: printed at every start-up
+TX = 128                                      # staging bytes of one write in data mode
+# MT Chapter 9 / GP §9.2: the codes a user meets, in words
+_CODES = ('35840 already connected|35841 GPRS session lost|35865 not attached to GPRS|'
+          '35866 activation refused|35867 no GPRS connection|35868 aborted, check the APN|'
+          '36929 bad parameter|37122 stack busy|37952 reset by the peer|38016 open failed|'
+          '38027 DNS lookup failed')
+
+
+def _why(code, text):
+    """The modem's error in words: '#CME ERROR: 38016 open failed', else its own text."""
+    k = _CODES.find('%d ' % code)
+    if k < 0:
+        return text
+    e = _CODES.find('|', k)
+    return '#CME ERROR: ' + _CODES[k:e if e > 0 else len(_CODES)]
+
+
+def _ignore(line):
+    pass
+
+
+class Wavecom(Modem):
+    MAX_SOCKETS = 1
+    first_id = 1                  # the module's socket id {1,2}; 1 serves every session
+    REG_QUERIES = ((b'AT+CGREG?', b'+CGREG:'), (b'AT+CREG?', b'+CREG:'))
+
+    def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
+        Modem.__init__(self, sched, uart, cfg, log, **chan_args)
+        self.gp = self.cfg.get('variant') == 'genpro'
+        self.CAPS = ('tcp', 'listen', 'ntp') if self.gp else ('tcp', 'udp', 'listen', 'ping')
+        ch = self.chan
+        for p in (b'OK_Info_', b'Ok_Info_'):
+            # C.8 #5: both spellings occur; the keyword is told by its first letter
+            ch.add_final(p, OK, True)
+            ch.on(p, self._on_info, True)
+        # C.2: '#CME ERROR: <n>' (MT also prints '#CME ERROR : <n>'); unsolicited after the
+        # ETX that ends a session, or when the GPRS session is lost in command mode
+        ch.add_final(b'#CME ERROR', FAIL, True)
+        ch.on(b'#CME ERROR', self._on_error, True)
+        ch.on(b'OK', _ignore, True)     # ends an unsolicited OK_Info_SocketClosed (MT App. B)
+        self._boot = None
+        if self.gp:
+            self._boot = _WIND
+            ch.on(b'+WIND: 13', self._on_boot)
+        self._cmd = Cmd(size=160, timeout_ms=10000)
+        self._tx = bytearray(TX)
+        self._rx_fn = self._rx
+        self._regs = {}           # parameter registers written (they live in flash)
+        self.hold = None          # what has the module: a Socket, or a service's name
+        self.sess = None          # the Socket of the data-mode session, until it is closed
+        self.flow = False         # the port is in data mode
+        self.said = False         # the module confirmed the end of the session
+        self.lst = None           # a listener waiting for its client
+        self._dle = False
+        self._m = 0               # bytes of the start-up banner matched in the stream
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def _sync(self):
+        r = yield self.q('AT', 500, ok=False)
+        if r.status == OK:
+            raise Return('answering')
+        # a module still in a data mode takes AT for payload: a bare ETX ends it (C.3); in
+        # command mode ETX CR is an empty line
+        self.chan.uart.write(b'\x03\r')
+        r = yield Modem._sync(self)
+        raise Return(r)
+
+    def configure(self):
+        yield Modem.configure(self)
+        c = self.cfg
+        if not self.gp:
+            yield self.q('AT+WOPEN=1')        # MT App. A: "Start the TCP/IP stack"
+        for name, value in (('#GPRSMODE', '1'), ('#APNSERV', '"%s"' % c.get('apn', '')),
+                            ('#APNUN', '"%s"' % c.get('user', '')),
+                            ('#APNPW', '"%s"' % c.get('password', '')),
+                            ('#DLEMODE', '1,1')):     # C.3: ETX closes, ETX/DLE escaped
+            yield self._param(name, value)
+        raise Return('stack configured')
+
+    def activate(self):
+        yield self.q('AT+CGATT=1', 75000)
+        if self.gp:
+            # GP §8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
+            yield self.sched.sleep_ms(600)
+        r = yield self.q('AT#CONNECTIONSTART', 120000, ok=False)
+        if r.status == OK and r.nlines:
+            ip = r.text(0, 0)         # the IP alone, then ..._GPRSActivation, no OK (C.8 #6)
+        elif r.code == 35840:         # already connected (back from a resync)
+            r = yield self.q('AT#DISPLAYIP', 5000, b'MY IP:')
+            ip = r.text(0, 0)
+        else:
+            raise NetError(EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
+        self.ip = ip
+        raise Return('ip %s' % ip)
+
+    def cleanup(self, back):
+        # the sockets have failed: forget the session and stop any stream
+        self.chan.read_raw(0, None)
+        self.sess = self.lst = self.hold = None
+        self.flow = False
+        if False:
+            yield
+
+    # -- URCs (in the reader task: set state, never block) -----------------------------------
+    def _on_info(self, line):
+        k = line.buf[8] | 32 if line.n > 8 else 0
+        if k == 115:                      # SocketClosed: the session's clean end
+            self.said = True
+            if self.sess is not None:
+                self.sess.peer_closed()
+        elif k == 119 and self.lst is not None and not self.flow:
+            # WaitingForData: the listener's client arrived, data mode (GP §7.3.3)
+            lst = self.lst
+            self.lst = None
+            s = Socket(self, TCP, self.rx_size)
+            s.id = 1
+            s.state = OPEN
+            self.socks[0] = self.hold = s
+            lst.backlog.append(s)
+            lst.err = Unsupported(EOPNOTSUPP, 'one-shot listener: listen() again')
+            lst.ev.set()
+            self._stream(s)
+            self.chan.read_raw(-1, self._rx_fn)
+
+    def _on_error(self, line):
+        code = line.num(0, -1)
+        why = _why(code, line.bytes().decode())
+        s = self.sess
+        if code == 35841:
+            why = 'PDP context deactivated (%s)' % why
+            self._trouble(ATTACH, why)
+            err = NetDown(ENETDOWN, why)
+        else:
+            err = Closed(ECONNRESET, 'socket 1: ' + why)
+        if s is not None:
+            self.said = True
+            s.fail(err)
+
+    def _rx(self, buf, start, end):
+        # The data-mode stream (C.3): DLE pairs un-escaped into the session's ring; a bare ETX
+        # ends the session and the bytes after it are lines again.
+        if self._boot is not None and self._banner(buf, start, end):
+            self.flow = False
+            self._trouble(SYNC, 'module restarted (+WIND: 13 in the data stream)')
+            return end - start
+        s = self.sess
+        i = start
+        while i < end:
+            if self._dle:
+                self._dle = False
+                s.put(buf, i, i + 1)
+                i += 1
+                continue
+            e = buf.find(_ETX, i, end)
+            d = buf.find(_DLE, i, end)
+            j = end if e < 0 else e
+            if 0 <= d < j:
+                j = d
+            if j > i:
+                s.put(buf, i, j)
+            if j == end:
+                break
+            i = j + 1
+            if j == d:
+                self._dle = True
+            else:
+                # the end; the line after it says how: OK_Info_SocketClosed or #CME ERROR
+                self.flow = False
+                return i - start
+        return None
+
+    def _banner(self, buf, start, end):
+        pat = self._boot
+        m = self._m
+        i = start
+        while i < end:
+            if not m:
+                i = buf.find(b'\r', i, end)
+                if i < 0:
+                    break
+            if buf[i] == pat[m]:
+                m += 1
+                i += 1
+                if m == len(pat):
+                    self._m = 0
+                    return True
+            elif m:
+                m = 0
+            else:
+                i += 1
+        self._m = m
+        return False
+
+    # -- exchanges -------------------------------------------------------------------------
+    def _do(self, text, timeout_ms=10000, stream=None, refuse=False):
+        c = self._cmd
+        c.clear().add(text)
+        c.timeout_ms = timeout_ms
+        c.stream = stream
+        r = yield self.chan.send(c)
+        c.stream = None
+        if r.status == OK:
+            raise Return(r)
+        what = c.text()
+        if r.status == TIMEOUT:
+            # it may sit in a data mode we lost track of: resync (_sync starts with an ETX)
+            self._trouble(SYNC, 'no answer to %r' % what)
+            raise TimedOut(ETIMEDOUT, '%r: no answer' % what)
+        why = _why(r.code, r.error())
+        if r.code == 35867:               # MT restarts silently: this is how it shows
+            self._trouble(SYNC, 'no GPRS connection')
+            raise NetDown(ENETDOWN, what + ': ' + why)
+        if refuse:
+            raise Refused(ECONNREFUSED, what + ': ' + why)
+        raise NetError(EIO, what + ': ' + why)
+
+    def _param(self, name, value):
+        """AT<name>=<value>, unless the module holds that value already."""
+        if self._regs.get(name) != value:
+            if not self.gp:
+                # MT App. B: "A 1 second delay shall be introduced before each AT# command
+                # issued for writing parameters value"
+                yield self.sched.sleep_ms(1000)
+            yield self._do('AT%s=%s' % (name, value))
+            self._regs[name] = value
+
+    def _claim(self, what):
+        if self.hold is not None:
+            raise Unsupported(EOPNOTSUPP, '%s: the module is busy with %r (one session or '
+                              'service at a time, no AT command in data mode)' % (what, self.hold))
+        self.hold = what
+
+    def _ready(self, timeout_ms):
+        if self.trouble is not None:
+            yield             # the supervisor acts on it first
+        yield self.wait_ready(timeout_ms)
+
+    def _stream(self, s):
+        self.sess = s
+        self.flow = True
+        self.said = self._dle = False
+        self._m = 0
+
+    # -- sockets ---------------------------------------------------------------------------
+    def new_socket(self, kind, timeout_ms):
+        yield self._ready(timeout_ms)
+        self._claim('socket')
+        try:
+            s = yield Modem.new_socket(self, kind, timeout_ms)
+        finally:
+            self.hold = None
+        self.hold = s
+        raise Return(s)
+
+    def forget(self, s):
+        Modem.forget(self, s)
+        if self.hold is s:
+            self.hold = None
+
+    def connect(self, s, host, port_, timeout_ms):
+        if s.kind == UDP:
+            # MT Chapter 6: the UDP session goes to UDPSERV:UDPPORT, always DLE-escaped
+            yield self._param('#UDPSERV', '"%s"' % host)
+            yield self._param('#UDPPORT', '%d' % port_)
+            s.addr = (host, port_)
+            text = 'AT#OUDP'
+        else:
+            yield self._param('#TCPSERV', '1,"%s"' % host)
+            yield self._param('#TCPPORT', '1,%d' % port_)
+            text = 'AT#OTCP=1'
+        # the stream starts right after OK_Info_WaitingForData, maybe in the same read
+        self._stream(s)
+        try:
+            yield self._do(text, timeout_ms, self._rx_fn, True)
+        except BaseException:
+            self.sess = None
+            self.flow = False
+            raise
+        if s.state == OPENING:
+            s.state = OPEN
+
+    def listen(self, port_, timeout_ms=30000):
+        """A one-shot listener on the module's port (MT App. B): accept() gives one client."""
+        self.need('listen')
+        s = yield self.new_socket(LISTENER, timeout_ms)
+        s.backlog = []
+        try:
+            # "255.255.255.255": no filter on the client's address (MT App. B)
+            yield self._param('#TCPSERV', '1,"255.255.255.255"')
+            yield self._param('#TCPPORT', '1,%d' % port_)
+            self.lst = s          # its client may come right after the OK (GP §7.3.3)
+            yield self._do('AT#LTCPSTART=1')
+        except BaseException:
+            self.lst = None
+            self.forget(s)
+            raise
+        s.state = OPEN
+        raise Return(s)
+
+    def send(self, s, data, n, timeout_ms):
+        # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place, TX at a time
+        uart = self.chan.uart
+        tx = self._tx
+        if isinstance(data, memoryview):
+            data = bytes(data[:n])
+        mv = memoryview(data)
+        e = data.find(_ETX, 0, n)
+        d = data.find(_DLE, 0, n)
+        i = 0
+        while i < n:
+            k = 0
+            while k < TX - 1 and i < n:
+                j = n
+                if 0 <= e < j:
+                    j = e
+                if 0 <= d < j:
+                    j = d
+                if j > i:
+                    if j - i > TX - k:
+                        j = i + TX - k
+                    tx[k:k + j - i] = mv[i:j]
+                    k += j - i
+                    i = j
+                    continue
+                tx[k] = 16
+                if i == e:
+                    tx[k + 1] = 3
+                    e = data.find(_ETX, i + 1, n)
+                else:
+                    tx[k + 1] = 16
+                    d = data.find(_DLE, i + 1, n)
+                k += 2
+                i += 1
+            # nothing holds the module's stream back: let the reader empty the input first
+            while uart.any():
+                yield
+            if s is not self.sess or not self.flow:
+                raise s.err or Closed(ECONNRESET, 'socket %d: session ended' % s.id)
+            uart.write(tx, k)
+
+    def close(self, s):
+        try:
+            if s is self.lst:
+                self.lst = None
+                yield self._do('AT#LTCPSTOP=1')
+            elif s is self.sess:
+                if self.said:
+                    # payload we sent after the module's end sits in its command line: end it
+                    self.chan.uart.write(b'\r')
+                else:
+                    # a bare ETX ends the session: the module echoes it (ending the stream),
+                    # then OK_Info_SocketClosed, OK. Sent also after an ETX from the module it
+                    # did not confirm (a garbled byte can look like one).
+                    yield self._do(_ETX, 5000)
+        except NetError:
+            pass              # a module that did not answer is being resynced already
+        finally:
+            if s is self.sess:
+                if self.flow:
+                    self.chan.read_raw(0, None)
+                self.sess = None
+                self.flow = False
+            self.forget(s)
+
+    def sendto(self, s, data, addr, timeout_ms):
+        self.need('sendto')       # MT #OUDP: one peer, fixed at open
+
+    # -- services --------------------------------------------------------------------------
+    def resolve(self, host, timeout_ms=0):
+        self.need('dns')          # names are resolved inside #OTCP only
+
+    def udp_service(self, port_, timeout_ms=0):
+        self.need('udp service')
+
+    def _service(self, what):
+        yield self._ready(30000)
+        self._claim(what)
+
+    def ping(self, host, count=4, timeout_s=4):
+        """(sent, received, lost, min_ms, max_ms, avg_ms), MT Chapter 7; count <= 10 (one
+        response line each)."""
+        self.need('ping')
+        if count > 10:
+            raise ValueError('at most 10 pings')
+        yield self._service('ping')
+        got = []
+        try:
+            yield self._param('#PINGREMOTE', '"%s"' % host)
+            yield self._param('#PINGNUM', '%d' % count)
+            # #PINGDELAY: the wait for a reply, and the interval between requests
+            yield self._param('#PINGDELAY', '%d' % timeout_s)
+            r = yield self._do('AT#PING', (count * timeout_s + 10) * 1000)
+            for i in range(r.nlines):
+                ln = r.line(i)            # '"host" is alive : time = 900 ms'
+                k = ln.find(b'time = ')
+                if k >= 0:
+                    got.append(int(ln[k + 7:ln.find(b' ', k + 7)]))
+        finally:
+            self.hold = None
+        n = len(got)
+        if not n:
+            raise Return((count, 0, count, 0, 0, 0))
+        raise Return((count, n, count - n, min(got), max(got), sum(got) // n))
+
+    def ntp(self, server, port_=123, timeout_ms=60000):
+        """The module's clock set by SNTP, as it prints it: 'yy/mm/dd,hh:mm:ss' with the
+        AT+EGNTPUTC offset (GP §5)."""
+        self.need('ntp')
+        yield self._service('ntp')
+        try:
+            yield self._param('+EGNTPPORT', '%d' % port_)
+            t = min(max(timeout_ms // 1000, 10), 300)
+            r = yield self._do('AT+EGNTP=2,"%s",%d,1' % (server, t), timeout_ms + 5000)
+            when = r.line(0).decode() if r.nlines else None
+        finally:
+            self.hold = None
+        raise Return(when)

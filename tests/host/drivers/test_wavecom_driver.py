@@ -1,0 +1,447 @@
+"""The Wavecom driver against the emulated module (in-process, fake clock), both variants:
+Multi-Tech (MT) and GenPro 2Xe (GP)."""
+import os
+import random
+import socket
+
+import pytest
+
+from modemkit.sched import Return
+from modemkit.sock import UDP, NetError, Refused, Unsupported
+
+from conftest import free_port
+from rig import Rig
+from test_faults import echo_once, blocked_recv
+
+MT, GP = 'multitech', 'genpro'
+BOTH = pytest.mark.parametrize('variant', [MT, GP])
+
+
+def wrig(variant, board=None, sim=None, **kw):
+    return Rig('wavecom', board=dict(board or {}, variant=variant),
+               sim=dict(sim or {}, variant=variant), **kw)
+
+
+def ready(rig):
+    yield rig.drv.wait_ready(60000)
+
+
+def spiky(size, seed):
+    """Random bytes with many ETX (0x03) and DLE (0x10), in runs of one to three."""
+    rng = random.Random(seed)
+    data = bytearray(rng.getrandbits(8) for _ in range(size))
+    for _ in range(size // 25):
+        i = rng.randrange(size - 3)
+        for k in range(rng.randrange(1, 4)):
+            data[i + k] = rng.choice((3, 16))
+    return bytes(data)
+
+
+@BOTH
+def test_lifecycle_states_are_logged(variant):
+    rig = wrig(variant)
+    rig.run(ready(rig))
+    assert rig.transitions() == [
+        'modem: off -> power (start)', 'modem: power -> sync (no power control)',
+        'modem: sync -> config (answering)', 'modem: config -> sim (stack configured)',
+        'modem: sim -> register (sim ready)', 'modem: register -> attach (registered)',
+        'modem: attach -> ready (ip %s)' % rig.drv.ip]
+    assert rig.drv.ip == rig.sim.bearer_ip
+    # the parameter registers the stack uses (MT App. A, GP §7.1)
+    for name, value in (('GPRSMODE', 1), ('APNSERV', 'internet'), ('DLEMODE', 1)):
+        assert rig.sim.param(name, 1 if name == 'DLEMODE' else None) == value
+    # MT App. B: one second before each parameter write (the emulator notes any sooner one)
+    assert not [e for e in rig.sim.events if e['event'] == 'write_too_soon']
+
+
+@BOTH
+def test_tcp_echo_100k_with_etx_and_dle(variant, tcp_echo_server):
+    # at a real line rate: without one the emulated module would push the whole echo into the
+    # fake UART at once (nothing holds a data-mode stream back, see the module docstring)
+    rig = wrig(variant, board={'rx_size': 2048}, baud=115200)
+    data = spiky(100 * 1024, 7)
+    assert data.count(3) > 2000 and data.count(16) > 2000
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        sender = rig.sched.spawn(s.send(data, 30000))
+        got = bytearray()
+        buf = bytearray(700)
+        while len(got) < len(data):
+            n = yield s.recv_into(buf, 30000)
+            assert n, 'unexpected end of stream'
+            got.extend(buf[:n])
+        yield sender.join()
+        yield s.close()
+        raise Return((bytes(got), s.dropped))
+
+    got, dropped = rig.run(main())
+    assert dropped == 0
+    assert got == data
+    assert bytes(tcp_echo_server.received) == data
+    # the host's ETX ended the session: the module is back in command mode, socket 1 is free
+    assert rig.sim.mode == 'command' and rig.sim.tcp[1] is None
+
+
+@BOTH
+def test_second_socket_listen_and_services_refused_at_once(variant, tcp_echo_server):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        t0 = rig.clock.now
+        refused = []
+        for attempt in (rig.drv.open('echo.test', tcp_echo_server.port),
+                        rig.drv.listen(free_port()),
+                        rig.drv.ping('echo.test') if variant == MT else
+                        rig.drv.ntp('time.test')):
+            try:
+                yield attempt
+            except Unsupported as e:
+                refused.append(str(e))
+        waited = rig.clock.now - t0
+        yield s.send(b'still fine')
+        buf = bytearray(32)
+        n = yield s.recv_into(buf, 5000)
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((refused, waited, bytes(buf[:n]), again))
+
+    refused, waited, echoed, again = rig.run(main())
+    assert len(refused) == 3 and waited == 0, (refused, waited)
+    assert all('busy with <Socket 1 open' in e and 'data mode' in e for e in refused), refused
+    assert echoed == b'still fine'
+    assert again == b'ping after recovery'
+
+
+@BOTH
+def test_remote_close_is_end_of_stream(variant, tcp_echo_server):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s.send(b'\x03bye\x10')
+        buf = bytearray(16)
+        n = yield s.recv_into(buf, 5000)
+        rig.sim.peer_close(s.id)
+        end = yield s.recv_into(buf, 5000)
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((bytes(buf[:n]), end, again))
+
+    assert rig.run(main()) == (b'\x03bye\x10', 0, b'ping after recovery')
+    assert 'at: unsolicited' not in ' '.join(rig.logs), rig.logs
+
+
+@BOTH
+def test_open_refused_is_typed(variant):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        try:
+            yield rig.drv.open('127.0.0.1', free_port(), timeout_ms=20000)
+        except Refused as e:
+            raise Return(str(e))
+
+    why = rig.run(main())
+    assert why == '[Errno 111] AT#OTCP=1: #CME ERROR: 38016 open failed', why
+
+
+def test_ring_overflow_is_counted_not_hidden(tcp_echo_server):
+    # no command asks the module for data: what the ring cannot hold is lost, and counted
+    rig = wrig(MT, board={'rx_size': 512})
+    data = os.urandom(3000)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s.send(data, 10000)
+        yield rig.sched.sleep_ms(2000)            # nobody reads
+        buf = bytearray(1024)
+        n = yield s.recv_into(buf, 1000)
+        yield s.close()
+        raise Return((bytes(buf[:n]), s.dropped))
+
+    got, dropped = rig.run(main())
+    assert got == data[:512] and dropped == len(data) - 512, (len(got), dropped)
+
+
+def test_udp_exchange_multitech(udp_echo_server):
+    rig = wrig(MT)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('127.0.0.1', udp_echo_server.port, kind=UDP)
+        replies = []
+        buf = bytearray(256)
+        for i in range(3):
+            yield s.send(b'datagram \x03%d\x10' % i)
+            n = yield s.recv_into(buf, 5000)
+            replies.append(bytes(buf[:n]))
+        yield s.close()
+        raise Return(replies)
+
+    assert rig.run(main()) == [b'datagram \x03%d\x10' % i for i in range(3)]
+
+
+def test_udp_refused_on_genpro():
+    rig = wrig(GP)
+
+    def main():
+        yield ready(rig)
+        yield rig.drv.open('127.0.0.1', 9, kind=UDP)
+
+    with pytest.raises(Unsupported, match='no udp'):
+        rig.run(main())
+
+
+@BOTH
+def test_listener_accepts_loopback_client(variant):
+    rig = wrig(variant)
+    port = free_port()
+
+    def main():
+        yield ready(rig)
+        lst = yield rig.drv.listen(port)
+        client = socket.create_connection(('127.0.0.1', port), timeout=5)
+        client.sendall(b'hello \x03module')
+        conn = yield lst.accept(10000)
+        buf = bytearray(64)
+        n = yield conn.recv_into(buf, 10000)
+        yield conn.send(b'hello \x10client')
+        yield rig.sched.sleep_ms(300)       # #TCPTXDELAY: a partial frame waits 100 ms
+        reply = client.recv(64)
+        try:
+            yield lst.accept(1000)
+            second = 'accepted'
+        except Unsupported as e:
+            second = str(e)
+        client.close()
+        end = yield conn.recv_into(buf, 10000)       # the client closed: end of stream
+        yield conn.close()
+        yield lst.close()
+        again = yield rig.drv.listen(port)             # one-shot: listen again
+        yield again.close()
+        raise Return((bytes(buf[:n]), reply, end, second))
+
+    got, reply, end, second = rig.run(main())
+    assert (got, reply, end) == (b'hello \x03module', b'hello \x10client', 0)
+    assert 'one-shot' in second
+
+
+@BOTH
+def test_listener_stop_frees_the_module(variant, tcp_echo_server):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        lst = yield rig.drv.listen(free_port())
+        try:
+            yield rig.drv.open('echo.test', tcp_echo_server.port)
+            during = 'opened'
+        except Unsupported as e:
+            during = str(e)
+        yield lst.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((during, again))
+
+    during, again = rig.run(main())
+    assert 'busy with <Socket 1 open' in during, during
+    assert again == b'ping after recovery'
+    assert rig.sim.tcp[1] is None
+
+
+def test_ping_multitech():
+    rig = wrig(MT, sim={'ping_rtt_ms': [100, 120, None]})
+
+    def main():
+        yield ready(rig)
+        stats = yield rig.drv.ping('echo.test', count=3, timeout_s=1)
+        raise Return(stats)
+
+    assert rig.run(main()) == (3, 2, 1, 100, 120, 110)
+
+
+def test_ntp_genpro(sntp_server):
+    rig = wrig(GP)
+
+    def main():
+        yield ready(rig)
+        when = yield rig.drv.ntp('time.test', sntp_server.port)
+        raise Return(when)
+
+    when = rig.run(main())
+    # GP §5.2.2: 'yy/mm/dd,hh:mm:ss'
+    assert len(when) == 17 and when[2] == '/' and when[8] == ',', when
+
+
+@BOTH
+def test_capabilities_say_what_works(variant):
+    rig = wrig(variant)
+    caps = {MT: ('tcp', 'udp', 'listen', 'ping'), GP: ('tcp', 'listen', 'ntp')}[variant]
+    assert rig.drv.CAPS == caps
+    for fn, args in ((rig.drv.resolve, ('echo.test',)), (rig.drv.udp_service, (5000,)),
+                     (rig.drv.ping if variant == GP else rig.drv.ntp, ('x',))):
+        with pytest.raises(Unsupported):
+            gen = fn(*args)
+            if gen is not None:
+                next(gen)
+
+
+# -- faults, both variants (test_faults.py runs the four on the rig's default, Multi-Tech) --
+@BOTH
+def test_fault_peer_reset(variant, tcp_echo_server):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        waiter = rig.sched.spawn(blocked_recv(rig, s, 20000))
+        yield rig.sched.sleep_ms(100)
+        rig.sim.peer_reset(s.id)
+        outcome = yield waiter.join()
+        try:
+            yield s.send(b'after reset', 5000)
+            sent = 'sent'
+        except NetError as e:
+            sent = str(e)
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((outcome, sent, again))
+
+    (kind, waited), sent, again = rig.run(main())
+    # MT Chapter 5: ETX then '#CME ERROR: 37952' (the emulator's reading of a reset)
+    assert kind in ('eof', 'Closed') and waited < 1000, (kind, waited)
+    assert sent == '[Errno 104] socket 1: #CME ERROR: 37952 reset by the peer', sent
+    assert again == b'ping after recovery'
+
+
+@BOTH
+def test_fault_pdp_deactivation(variant, tcp_echo_server):
+    rig = wrig(variant)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        waiter = rig.sched.spawn(blocked_recv(rig, s, 60000))
+        yield rig.sched.sleep_ms(100)
+        rig.sim.pdp_deactivate(1)
+        outcome = yield waiter.join()
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        # and in command mode: the unsolicited '#CME ERROR: 35841'
+        rig.sim.pdp_deactivate(1)
+        yield rig.sched.sleep_ms(100)
+        again2 = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((outcome, again, again2))
+
+    (kind, waited), again, again2 = rig.run(main())
+    assert kind == 'NetDown' and waited < 1000, (kind, waited)
+    assert again == again2 == b'ping after recovery'
+    lost = [m for m in rig.transitions() if '-> attach (PDP context deactivated' in m]
+    assert len(lost) == 2, rig.transitions()
+
+
+def test_fault_reboot_genpro_is_seen_even_in_data_mode(tcp_echo_server):
+    rig = wrig(GP)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        waiter = rig.sched.spawn(blocked_recv(rig, s, 60000))
+        yield rig.sched.sleep_ms(100)
+        rig.sim.reboot()
+        outcome = yield waiter.join()
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((outcome, again))
+
+    (kind, waited), again = rig.run(main())
+    assert kind == 'NetDown' and waited < 5000, (kind, waited)
+    assert again == b'ping after recovery'
+    assert any('-> sync (module restarted (+WIND: 13 in the data stream)' in m
+               for m in rig.transitions()), rig.transitions()
+
+
+def test_fault_reboot_multitech_shows_at_close(tcp_echo_server):
+    # MT prints nothing when it starts: the session just goes silent. Its end shows when the
+    # host closes (the ETX gets no answer): the lifecycle resyncs and the next open works.
+    rig = wrig(MT)
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        waiter = rig.sched.spawn(blocked_recv(rig, s, 10000))
+        yield rig.sched.sleep_ms(100)
+        rig.sim.reboot()
+        outcome = yield waiter.join()
+        yield s.close()
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((outcome, again))
+
+    (kind, waited), again = rig.run(main())
+    assert kind == 'TimedOut', kind
+    assert again == b'ping after recovery'
+    assert any("-> sync (no answer to '\\x03')" in m for m in rig.transitions()), \
+        rig.transitions()
+
+
+def test_fault_reboot_multitech_idle_shows_at_next_open(tcp_echo_server):
+    rig = wrig(MT)
+
+    def main():
+        yield ready(rig)
+        rig.sim.reboot()
+        yield rig.sched.sleep_ms(5000)
+        try:
+            yield rig.drv.open('echo.test', tcp_echo_server.port)
+            first = 'opened'
+        except NetError as e:
+            first = type(e).__name__
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return((first, again))
+
+    assert rig.run(main()) == ('NetDown', b'ping after recovery')
+    assert any('-> sync (no GPRS connection' in m for m in rig.transitions()), \
+        rig.transitions()
+
+
+@BOTH
+def test_fault_garbled_bytes(variant, tcp_echo_server):
+    for seed in range(3):
+        rig = wrig(variant)
+        rig.fe.wire.random.seed(seed)
+        data = os.urandom(4000)
+
+        def main():
+            yield ready(rig)
+            s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+            rig.fe.wire.garble_rate = 0.02
+            outcome = 'ok'
+            t0 = rig.clock.now
+            try:
+                yield s.send(data, 20000)
+                buf = bytearray(512)
+                got = 0
+                while got < len(data):
+                    n = yield s.recv_into(buf, 20000)
+                    if not n:
+                        break
+                    got += n
+            except NetError as e:
+                outcome = type(e).__name__
+            elapsed = rig.clock.now - t0
+            rig.fe.wire.garble_rate = 0.0
+            yield s.close()
+            yield rig.drv.wait_ready(300000)
+            again = yield echo_once(rig, tcp_echo_server.port)
+            raise Return((outcome, elapsed, again))
+
+        outcome, elapsed, again = rig.run(main())
+        assert outcome in ('ok', 'TimedOut', 'Closed', 'NetError', 'NetDown'), outcome
+        assert elapsed < 120000, elapsed
+        assert again == b'ping after recovery', (seed, again)
