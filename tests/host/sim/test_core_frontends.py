@@ -114,7 +114,7 @@ def test_in_process_behind_fake_uart():
     uart.write(b'AT\r')
     assert read_uart(uart, clock, 40) == b'AT\r'
     assert read_uart(uart, clock, 20) == b'\r\nOK\r\n'
-    assert clock.now == 60 and front.loop.now() == 0.06
+    assert clock.now == 60 and front.loop.now() == pytest.approx(0.06, abs=1e-6)
 
 
 def test_in_process_paced_by_baud_rate():
