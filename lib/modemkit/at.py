@@ -207,6 +207,10 @@ class Response(Fields):
     def final(self):
         return bytes(self._final[:self._nfinal])
 
+    def final_is(self, text):
+        """Whether the final result code was exactly `text`, without allocating."""
+        return self._nfinal == len(text) and self._final.startswith(text)
+
     def error(self):
         """What went wrong, for messages: the modem's final text for FAIL ('ERROR',
         '+CME ERROR: 552'...), 'timeout', or the unexpected outcome."""
@@ -365,8 +369,8 @@ class Channel(object):
         sched.suspend(self)
         return WAIT
 
-    def send_data(self, data, n=None, timeout_ms=None, cancel=False):
-        """After a PROMPT response: write the payload (or ESC when cancel) and wait for the
+    def send_data(self, data, n=None, timeout_ms=None, cancel=False, off=0):
+        """After a PROMPT response: write data[off:off+n] (or ESC when cancel) and wait for the
         final result code (e.g. SEND OK). `timeout_ms` defaults to the command's. A task that
         gets a prompt must call this before the command's timeout, or the channel cancels the
         prompt itself."""
@@ -380,7 +384,7 @@ class Channel(object):
         if cancel:
             self.uart.write(_ESC)
         else:
-            self.uart.write(data, len(data) if n is None else n)
+            self.uart.write(data, len(data) - off if n is None else n, off)
         self._deadline = ticks_add(self.sched.clock.ticks_ms(),
                                    cmd.timeout_ms if timeout_ms is None else timeout_ms)
         self.sched.wake(self._reader, False)

@@ -4,7 +4,7 @@ FakeClock keeps time in integer milliseconds and only moves when the scheduler i
 never sleep. FakeUart hands the host at most `chunk` bytes per read (default 3), the way a real
 UART delivers whatever happened to arrive, which is what shakes out parser bugs. The modem side is
 either a Script (a strict, replayed conversation) or any peer object with:
-  host_write(buf, n)      bytes the host wrote (copy them if they must be kept)
+  host_write(buf, n, off) bytes buf[off:off+n] the host wrote (copy them if they must be kept)
   next_event_ms()         absolute fake time of the peer's next timer, or None
   run_until(t_ms)         run everything due up to t_ms (it may call uart.feed)
 All buffers are preallocated, so a steady-state exchange through the fake allocates nothing.
@@ -122,12 +122,12 @@ class FakeUart(object):
             self._m0 += 1
 
     # -- host side -------------------------------------------------------------------------
-    def write(self, buf, n=None):
+    def write(self, buf, n=None, off=0):
         if n is None:
-            n = len(buf)
+            n = len(buf) - off
         self.written += n
         if self.peer is not None:
-            self.peer.host_write(buf, n)
+            self.peer.host_write(buf, n, off)
         return n
 
     def any(self):
@@ -183,14 +183,14 @@ class Script(object):
                 return
             self._i += 1
 
-    def host_write(self, buf, n):
+    def host_write(self, buf, n, off=0):
         # buf is a bytearray (the AT channel writes nothing else), so buf[j] is an int everywhere.
-        for j in range(n):
+        for j in range(off, off + n):
             if self._i >= len(self.steps):
                 raise ScriptError(self._diff(buf, n, j, b''))
             want = self.steps[self._i][1]   # _advance leaves _i on a '>' step
             if buf[j] != want[self._off]:
-                raise ScriptError(self._diff(buf, n, j, want))
+                raise ScriptError(self._diff(buf[off:off + n], n, j - off, want))
             self._off += 1
             if self._off == len(want):
                 self._off = 0

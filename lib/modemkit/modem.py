@@ -15,7 +15,8 @@ boot_ms), reg_timeout_ms, backoff_ms, rx_size.
 from modemkit import at, port
 from modemkit.at import Cmd, OK
 from modemkit.sched import Event, Return, Cancelled
-from modemkit.sock import (Socket, NetError, NetDown, TimedOut, Unsupported, TCP, CLOSED,
+from modemkit.sock import (Socket, NetError, NetDown, TimedOut, Unsupported, Closed, TCP, CLOSED,
+                           ECONNRESET,
                            ETIMEDOUT, ENETDOWN, EOPNOTSUPP, EIO)
 
 STATE_NAMES = ('off', 'power', 'sync', 'config', 'sim', 'register', 'attach', 'ready', 'recover')
@@ -41,6 +42,8 @@ class Modem(object):
     RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 §8.2: reset the module
     REG_QUERIES = ((b'AT+CEREG?', b'+CEREG:'), (b'AT+CREG?', b'+CREG:'))
     CMEE = b'AT+CMEE=1'
+    SEND_CMD = None            # e.g. b'AT+QISEND=': the writer task sends <cmd><id>,<n> + data
+    SEND_FULL = None           # the final result code that means "buffer full, try again"
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
@@ -52,6 +55,8 @@ class Modem(object):
         self.ready = Event(sched)
         self.wake = Event(sched)       # trouble for the supervisor
         self.work = Event(sched)       # sockets with data to fetch, for the pump
+        self.tx_ev = Event(sched)      # sockets with data to send, for the writer
+        self.tx_size = self.cfg.get('tx_size', 1024) if self.SEND_CMD else 0
         self.trouble = None            # (state to return to, reason)
         self.failures = 0
         self.ip = None
@@ -59,6 +64,7 @@ class Modem(object):
         self.rx_size = self.cfg.get('rx_size', 1024)
         self._c = Cmd(size=192, timeout_ms=1000)      # the supervisor's command
         self._c_pump = Cmd(size=48, timeout_ms=5000)  # the pump's command
+        self._c_tx = Cmd(size=48, timeout_ms=10000, prompt=at.PROMPT_GT)   # the writer's
         for line in self.BOOT_URCS:
             self.chan.on(line, self._on_boot)
         self.chan.on(b'+CREG:', self._on_reg)
@@ -72,6 +78,8 @@ class Modem(object):
         s.spawn(self.chan.run(), 'at-rx', parent=False)
         s.spawn(self._supervise(), 'modem', parent=False)
         s.spawn(self._pump(), 'pump', parent=False)
+        if self.SEND_CMD:
+            s.spawn(self._writer(), 'writer', parent=False)
 
     def wait_ready(self, timeout_ms=None):
         if self.state != READY:
@@ -241,7 +249,7 @@ class Modem(object):
         yield self.wait_ready(timeout_ms)
         for i in range(len(self.socks)):
             if self.socks[i] is None:
-                s = Socket(self, kind, self.rx_size)
+                s = Socket(self, kind, self.rx_size, self.tx_size)
                 s.id = self.first_id + i
                 self.socks[i] = s
                 raise Return(s)
@@ -292,6 +300,50 @@ class Modem(object):
                     busy = True
             if not busy:
                 yield self.work.wait()
+
+
+    def _writer(self):
+        """Send what sockets have queued: <SEND_CMD><id>,<n>, the prompt, n bytes, the module's
+        acknowledgement. One generator for the life of the modem, so that steady-state
+        sending allocates nothing."""
+        c = self._c_tx
+        chan = self.chan
+        refused = 0
+        while True:
+            busy = False
+            for s in self.socks:
+                if s is None or not s.tlen or s.err is not None or s.tx is None:
+                    continue
+                busy = True
+                k = len(s.tx) - s.thead
+                if k > s.tlen:
+                    k = s.tlen
+                if k > self.SEND_CHUNK:
+                    k = self.SEND_CHUNK
+                c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k)
+                r = yield chan.send(c)
+                if r.status == at.PROMPT:
+                    r = yield chan.send_data(s.tx, k, None, False, s.thead)
+                    if r.status == OK:
+                        s.sent(k)
+                        refused = 0
+                        continue
+                    if self.SEND_FULL is not None and r.final_is(self.SEND_FULL):
+                        yield self.sched.sleep_ms(100)     # the module's buffer is full
+                        continue
+                elif refused < 3 and (yield self.send_refused(s)):
+                    refused += 1
+                    continue
+                s.fail(Closed(ECONNRESET, 'socket %d: send: %s' % (s.id, r.error())))
+            if not busy:
+                self.tx_ev.clear()
+                yield self.tx_ev.wait()
+
+    def send_refused(self, s):
+        """The send command got no prompt: True if the connection is still up and the
+        command should be retried (a dialect may check; by default it is over)."""
+        raise Return(False)
+        yield
 
 
 def fail(cmd, resp):

@@ -53,9 +53,9 @@ class Serial(object):
         import serial  # host-only dependency, imported where it is needed
         self._s = serial.serial_for_url(port, baudrate=baudrate, timeout=0)
 
-    def write(self, buf, n=None):
-        if n is not None and n != len(buf):
-            buf = memoryview(buf)[:n]
+    def write(self, buf, n=None, off=0):
+        if off or (n is not None and n != len(buf)):
+            buf = memoryview(buf)[off:off + (len(buf) - off if n is None else n)]
         return self._s.write(buf)
 
     def readinto(self, buf):

@@ -39,6 +39,13 @@ class Watchdog(object):
             self._wdt.feed()
 
 
+def _part(buf, n, off):
+    # A UART has no (offset, length) write: only a partial write costs a memoryview.
+    if off or (n is not None and n != len(buf)):
+        return memoryview(buf)[off:off + (len(buf) - off if n is None else n)]
+    return buf
+
+
 class _Stream(object):
     """Common poll-based readiness for a UART or a tty file."""
 
@@ -65,10 +72,8 @@ class Uart(_Stream):
         self._u = uart
         self._setup_poll(uart)
 
-    def write(self, buf, n=None):
-        if n is not None and n != len(buf):
-            buf = memoryview(buf)[:n]
-        return self._u.write(buf) or 0
+    def write(self, buf, n=None, off=0):
+        return self._u.write(_part(buf, n, off)) or 0
 
     def readinto(self, buf):
         if not self._u.any():
@@ -87,11 +92,9 @@ class TtyFile(_Stream):
         self._one = bytearray(1)
         self._setup_poll(self._f)
 
-    def write(self, buf, n=None):
-        if n is not None and n != len(buf):
-            buf = memoryview(buf)[:n]
+    def write(self, buf, n=None, off=0):
         # unbuffered FileIO: no flush (fsync on a tty fails with EINVAL)
-        return self._f.write(buf) or 0
+        return self._f.write(_part(buf, n, off)) or 0
 
     def readinto(self, buf):
         # MicroPython's file readinto() blocks until the whole buffer is filled, and a tty

@@ -61,10 +61,10 @@ class MdmStream(object):
         if len(self._pend) < self._size:
             self._pend = self._pend + self._m.read()
 
-    def write(self, buf, n=None):
+    def write(self, buf, n=None, off=0):
         if n is None:
-            n = len(buf)
-        self._m.send(str(buf[:n]), 10)
+            n = len(buf) - off
+        self._m.send(str(buf[off:off + n]), 10)
         return n
 
     def readinto(self, buf):

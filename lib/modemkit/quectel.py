@@ -10,8 +10,8 @@ from modemkit import at
 from modemkit.at import Cmd, OK, FAIL, PROMPT_GT
 from modemkit.modem import Modem, ATTACH, fail
 from modemkit.sched import Event, Return
-from modemkit.sock import (NetError, Refused, Closed, TimedOut, TCP, UDP, LISTENER, OPEN,
-                           Socket, ECONNREFUSED, ECONNRESET, ETIMEDOUT, EIO)
+from modemkit.sock import (NetError, Refused, TimedOut, TCP, UDP, LISTENER, OPEN, Socket,
+                           ECONNREFUSED, ETIMEDOUT, EIO)
 
 _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'
@@ -27,6 +27,8 @@ class Quectel(Modem):
     MAX_SOCKETS = 12             # connectID 0-11 (QL §2.1.4)
     SEND_CHUNK = 1460            # QL §2.1.7: <send_length> <= 1460
     READ_CHUNK = 1500            # QL §2.1.8: <read_length> <= 1500
+    SEND_CMD = b'AT+QISEND='     # QL §2.1.7: fixed length, prompt, SEND OK
+    SEND_FULL = b'SEND FAIL'     # "the sending buffer is full and the data can be tried again"
     BOOT_URCS = (b'RDY',)
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
@@ -40,7 +42,6 @@ class Quectel(Modem):
         ch.on(b'+QIURC:', self._on_urc)
         ch.on(b'+QPING:', self._on_service)
         ch.on(b'+QNTP:', self._on_service)
-        self._send = Cmd(size=48, timeout_ms=10000, prompt=PROMPT_GT)
         self._svc = []             # URC lines of the DNS/ping/NTP request in progress
         self._svc_want = 0         # how many lines complete it
         self._svc_ev = None
@@ -53,6 +54,9 @@ class Quectel(Modem):
             self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
             c.get('auth', 0)))
         yield self.q('AT+QISDE=0')            # QL §2.1.16: do not echo sent data
+        # QL §2.1.15: a lost '>' must not leave the module waiting for data that we will
+        # never send (it would swallow the next commands): give up the prompt after 2 s.
+        yield self.q('AT+QICFG="qisend/timeout",2000')
         raise Return('context %d configured' % self.ctx)
 
     def activate(self):
@@ -119,7 +123,7 @@ class Quectel(Modem):
                 len(lst.backlog) >= BACKLOG:
             self.log('quectel: refusing incoming connection %d' % cid)
             return
-        s = Socket(self, TCP, self.rx_size)
+        s = Socket(self, TCP, self.rx_size, self.tx_size)
         s.id = cid
         s.state = OPEN
         s.addr = (line.text(3), line.num(4, 0))
@@ -181,47 +185,20 @@ class Quectel(Modem):
         s.res = 'service'
         raise Return(s)
 
-    def send(self, s, data, n, timeout_ms):
-        yield self._send_chunks(s, data, n, timeout_ms, None)
-
     def sendto(self, s, data, addr, timeout_ms):
-        yield self._send_chunks(s, data, len(data), timeout_ms, addr)
+        """UDP service: one datagram to addr (QL §2.1.7, the <remoteIP>,<remote_port> form)."""
+        c = Cmd(size=64, timeout_ms=10000, prompt=PROMPT_GT)
+        c.add(b'AT+QISEND=').add(s.id).add(',%d,"%s",%d' % (len(data), addr[0], addr[1]))
+        r = yield self.chan.send(c)
+        if r.status == at.PROMPT:
+            r = yield self.chan.send_data(data)
+        if r.status != OK:
+            raise NetError(EIO, 'socket %d: sendto: %s' % (s.id, r.error()))
 
-    def _send_chunks(self, s, data, n, timeout_ms, addr):
-        c = self._send
-        sched = self.sched
-        off = 0
-        waited = 0
-        retries = 0
-        while off < n:
-            k = n - off
-            if k > self.SEND_CHUNK:
-                k = self.SEND_CHUNK
-            c.clear().add(b'AT+QISEND=').add(s.id).add(b',').add(k)
-            if addr is not None:
-                c.add(',"%s",%d' % addr)
-            r = yield self.chan.send(c)
-            if r.status != at.PROMPT:
-                # QL §2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
-                if retries < 3 and (yield self._connected(s)):
-                    retries += 1
-                    continue
-                raise Closed(ECONNRESET, 'socket %d: %s' % (s.id, r.error()))
-            if off == 0 and k == len(data):
-                r = yield self.chan.send_data(data, k)
-            else:
-                r = yield self.chan.send_data(memoryview(data)[off:off + k])
-            if r.status == OK:
-                off += k
-                continue
-            if r.status == FAIL and r.final() == b'SEND FAIL':
-                # QL §2.1.7: the module's send buffer is full; try again shortly
-                if timeout_ms is not None and waited >= timeout_ms:
-                    raise TimedOut(ETIMEDOUT, 'socket %d: send buffer stays full' % s.id)
-                yield sched.sleep_ms(100)
-                waited += 100
-                continue
-            raise Closed(ECONNRESET, 'socket %d: %s' % (s.id, r.error()))
+    def send_refused(self, s):
+        # QL §2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
+        r = yield self._connected(s)
+        raise Return(r)
 
     def _connected(self, s):
         c = Cmd(size=24, timeout_ms=2000, expect=b'+QISTATE:')

@@ -10,8 +10,11 @@ catches them all:
   NetError (EIO)           anything else the module reports (its text is in the message)
 
 A Socket's receive buffer is a fixed ring allocated once (`rx_size`); when it is full the dialect
-stops reading from the module (back-pressure) instead of dropping bytes. Socket methods are
-generators: `n = yield sock.recv_into(buf, timeout_ms)` inside a task.
+stops reading from the module (back-pressure) instead of dropping bytes. On dialects that send
+with an AT command per chunk (Modem.SEND_CMD), sending goes through a transmit ring (`tx_size`)
+that the modem's writer task empties: write() queues bytes without waiting, and several small
+writes go out in one command. Socket methods other than write() are generators:
+`n = yield sock.recv_into(buf, timeout_ms)` inside a task.
 """
 from modemkit.sched import Event, Return
 
@@ -56,8 +59,11 @@ class Unsupported(NetError):
     pass
 
 
+_WRAP = 0x3fffffff              # byte counters wrap here: they stay small ints everywhere
+
+
 class Socket(object):
-    def __init__(self, modem, kind, rx_size):
+    def __init__(self, modem, kind, rx_size, tx_size=0):
         self.modem = modem
         self.kind = kind
         self.id = -1               # the module's connection id
@@ -74,6 +80,11 @@ class Socket(object):
         self.rclosed = False       # the module says the peer closed; drain, then EOF
         self.put_fn = self.put     # bound once: the pump hands it to the AT channel
         self.dropped = 0           # bytes a pushing module delivered without room (lost)
+        self.tx = bytearray(tx_size) if tx_size else None
+        self.thead = 0             # transmit ring: next byte the writer sends
+        self.tlen = 0              # bytes queued, not yet accepted by the module
+        self.tqueued = 0           # byte counters (mod _WRAP) for send() to wait on
+        self.tsent = 0
 
     def __repr__(self):
         return '<Socket %d %s %d buffered>' % (self.id, ('opening', 'open', 'eof', 'closed')
@@ -109,6 +120,14 @@ class Socket(object):
         if self.state != CLOSED:
             self.err = err
         self.pending = False
+        self.tlen = 0
+        self.ev.set()
+
+    def sent(self, k):
+        """The writer's chunk of k bytes at thead was accepted by the module."""
+        self.thead = (self.thead + k) % len(self.tx)
+        self.tlen -= k
+        self.tsent = (self.tsent + k) & _WRAP
         self.ev.set()
 
     def peer_closed(self):
@@ -155,16 +174,69 @@ class Socket(object):
             if not (yield self.ev.wait(timeout_ms)):
                 raise TimedOut(ETIMEDOUT, 'receive timed out')
 
-    def send(self, data, timeout_ms=None, nbytes=None):
-        """Send all of data (in the dialect's chunk size, each acknowledged by the module).
-        Returns the byte count."""
-        n = len(data) if nbytes is None else nbytes
+    def write(self, buf, n=None, off=0):
+        """Queue buf[off:off+n] for the writer without waiting; returns how many bytes fit.
+        Only on dialects with a transmit ring (tx is not None); allocates nothing."""
         if self.err is not None:
             raise self.err
         if self.state != OPEN:
             raise Closed(ECONNRESET, 'socket not open')
-        yield self.modem.send(self, data, n, timeout_ms)
+        tx = self.tx
+        size = len(tx)
+        if n is None:
+            n = len(buf) - off
+        if self.kind == UDP:
+            # one datagram at a time, never split across the ring's end
+            if self.tlen or n > size:
+                return 0
+            self.thead = 0
+        room = size - self.tlen
+        if n > room:
+            n = room
+        pos = (self.thead + self.tlen) % size
+        for i in range(off, off + n):
+            tx[pos] = buf[i]
+            pos += 1
+            if pos == size:
+                pos = 0
+        self.tlen += n
+        self.tqueued = (self.tqueued + n) & _WRAP
+        if n:
+            self.modem.tx_ev.set()
+        return n
+
+    def send(self, data, timeout_ms=None, nbytes=None):
+        """Send all of data and wait until the module has accepted it (in the dialect's chunk
+        size). Returns the byte count; raises TimedOut, Closed or the socket's error."""
+        n = len(data) if nbytes is None else nbytes
+        if self.tx is None:
+            if self.err is not None:
+                raise self.err
+            if self.state != OPEN:
+                raise Closed(ECONNRESET, 'socket not open')
+            yield self.modem.send(self, data, n, timeout_ms)
+            raise Return(n)
+        if self.kind == UDP and n > min(len(self.tx), self.modem.SEND_CHUNK):
+            raise NetError(EIO, 'datagram of %d bytes is too large' % n)
+        off = 0
+        while True:
+            off += self.write(data, n - off, off)
+            if off == n:
+                break
+            yield self._wait_tx(timeout_ms)
+        target = self.tqueued
+        while 0 < ((target - self.tsent) & _WRAP) < 0x20000000:   # not yet reached, wrap-safe
+            yield self._wait_tx(timeout_ms)
+        if self.err is not None:
+            raise self.err
         raise Return(n)
+
+    def _wait_tx(self, timeout_ms):
+        if self.err is not None:
+            raise self.err
+        self.ev.clear()
+        if not (yield self.ev.wait(timeout_ms)):
+            raise TimedOut(ETIMEDOUT, 'send timed out')
 
     def sendto(self, data, addr, timeout_ms=None):
         """UDP service sockets: one datagram to addr (ip, port)."""

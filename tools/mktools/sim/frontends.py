@@ -188,9 +188,9 @@ class InProcessFrontend:
     def _seconds(self, t_ms):
         return (t_ms - self._origin_ms) / 1000
 
-    def host_write(self, buf, n=None):
-        """Bytes the host wrote to the FakeUart."""
-        data = bytes(buf[:len(buf) if n is None else n])
+    def host_write(self, buf, n=None, off=0):
+        """Bytes the host wrote to the FakeUart (buf[off:off+n])."""
+        data = bytes(buf[off:len(buf) if n is None else off + n])
         self.run_until(self.clock.now)
         self.wire.from_dte(data)
 
