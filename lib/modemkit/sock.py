@@ -234,6 +234,8 @@ class Socket(object):
     def _wait_tx(self, timeout_ms):
         if self.err is not None:
             raise self.err
+        if self.state == CLOSED:
+            raise Closed(ECONNRESET, 'socket closed while sending')
         self.ev.clear()
         if not (yield self.ev.wait(timeout_ms)):
             raise TimedOut(ETIMEDOUT, 'send timed out')
@@ -255,6 +257,7 @@ class Socket(object):
 
     def close(self):
         if self.state != CLOSED:
+            self.state = CLOSED
+            self.tlen = 0
+            self.ev.set()               # senders still waiting give up
             yield self.modem.close(self)
-        self.state = CLOSED
-        self.ev.set()

@@ -56,3 +56,20 @@ def setup(steps=None, chunk=3, start_ms=0, log=None, line_bytes=128, store_bytes
                           line_bytes=line_bytes, store_bytes=store_bytes, **channel_args)
     env.reader = env.sched.spawn(env.chan.run(), 'at-rx')
     return env
+
+
+_tmp_count = [0]
+
+
+def tmpdir():
+    """A fresh, empty directory for files a test writes (removed by the OS's /tmp cleanup)."""
+    import os
+    try:
+        import tempfile
+        return tempfile.mkdtemp(prefix='modemkit-')
+    except ImportError:
+        import time
+        _tmp_count[0] += 1
+        path = '/tmp/modemkit-%d-%d' % (time.ticks_ms(), _tmp_count[0])
+        os.mkdir(path)
+        return path

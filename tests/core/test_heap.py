@@ -119,3 +119,29 @@ def test_suspended_task_cost_is_bounded():
     per_task = (free0 - gc.mem_free()) // 20
     print('heap bytes per suspended task: %d' % per_task)
     assert 0 < per_task <= TASK_BYTES_BOUND, per_task
+
+
+def test_steady_state_qos0_publish_allocates_nothing():
+    _need_micropython()
+    from mqttfake import FakeModem
+    from modemkit.mqtt import MQTT
+    m = FakeModem()
+    c = MQTT(m, 'broker', client_id='dev1', log=m.log)
+    c.start()
+    topic = b'modemkit/dev1/telemetry'[:20]
+    payload = bytearray(64)
+    for _ in range(50):
+        m.sched.run_once()
+    m.broker.record = False          # the fake broker's log would allocate
+    sent = [0]
+
+    def publishes():
+        for _ in range(300):
+            if c.publish_nowait(topic, payload) == 0:
+                sent[0] += 1
+            m.sched.run_once()       # the writer side (fake broker) drains the ring
+
+    before = m.broker.count
+    err = _locked(publishes)
+    assert err is None, 'a QoS 0 publish allocated: %r' % err
+    assert sent[0] > 250 and m.broker.count - before == sent[0], (sent, m.broker.count)

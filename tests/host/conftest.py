@@ -242,8 +242,9 @@ class Mosquitto:
         self.port = free_port()
         conf = os.path.join(str(tmpdir), 'mosquitto.conf')
         with open(conf, 'w') as f:
+            self.log_path = os.path.join(str(tmpdir), 'mosquitto.log')
             f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
-                    'log_dest none\n' % self.port)
+                    'log_dest file %s\nlog_type all\n' % (self.port, self.log_path))
         self.proc = subprocess.Popen([exe, '-c', conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

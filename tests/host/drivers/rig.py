@@ -22,7 +22,7 @@ def load(spec):
 
 
 class Rig:
-    def __init__(self, dialect, board=None, sim=None, chunk=64, baud=None):
+    def __init__(self, dialect, board=None, sim=None, chunk=64, baud=None, start=True):
         drv_spec, sim_spec, sim_cfg = DIALECTS[dialect]
         self.dialect = dialect
         self.clock = FakeClock()
@@ -35,7 +35,8 @@ class Rig:
         self.logs = []
         board = dict({'apn': 'internet'}, **(board or {}))
         self.drv = load(drv_spec)(self.sched, self.uart, board, log=self.logs.append)
-        self.drv.start()
+        if start:
+            self.drv.start()
 
     def run(self, gen):
         return self.sched.run(gen)

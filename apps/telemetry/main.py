@@ -1,0 +1,28 @@
+"""Start the telemetry application from a board config:
+
+    micropython main.py [board.json [count]]          (on the device: board.json beside it)
+"""
+import sys
+
+from modemkit import board
+from modemkit.sched import Scheduler
+
+import sensors
+from telemetry import Telemetry
+
+
+def main(path='board.json', count=0):
+    cfg = board.load(path)
+    if count:
+        cfg.setdefault('telemetry', {})['count'] = count
+    s = Scheduler()
+    modem = board.modem(s, cfg)
+    app = Telemetry(s, modem, cfg, sensors.make(cfg.get('sensors', []), s.clock))
+    sent = s.run(app.run())
+    print('telemetry: %d samples sent, %d deadlines missed, %d dropped' %
+          (sent, app.missed, app.queue.dropped))
+
+
+if __name__ == '__main__':
+    args = sys.argv[1:]
+    main(args[0] if args else 'board.json', int(args[1]) if len(args) > 1 else 0)

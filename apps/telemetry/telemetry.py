@@ -1,0 +1,152 @@
+"""The telemetry application: sample sensors on a fixed period, keep every sample in the
+store-and-forward queue until the broker acknowledged it (QoS 1), keep <prefix>/<device>/status
+'online'/'offline' (retained; the last will says offline), obey <prefix>/<device>/cmd.
+
+Sample payload: {"seq":N,"t":T,"m":"<modem state>","q":<queued>,"<sensor>":value,...}
+where T is Unix time in ms once NTP answered, else milliseconds since start ("t0":1 then).
+Commands on cmd: b'period=<ms>' changes the period; b'ping' answers on <prefix>/<device>/pong.
+"""
+from modemkit.modem import STATE_NAMES
+from modemkit.port import ticks_add, ticks_diff
+from modemkit.sched import Event, Return
+from modemkit.mqtt import MQTT, MQTTError
+from modemkit.squeue import Queue
+
+_DAYS_BEFORE = (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)
+
+
+def unix_seconds(text):
+    """'YYYY/MM/DD,hh:mm:ss+zz' (Quectel QNTP; zz in quarter hours) -> Unix seconds (UTC)."""
+    y, mo, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
+    h, mi, s = int(text[11:13]), int(text[14:16]), int(text[17:19])
+    zone = int(text[19:]) if len(text) > 19 else 0
+    leap = 1 if mo > 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0) else 0
+    days = (y - 1970) * 365 + (y - 1969) // 4 - (y - 1901) // 100 + (y - 1601) // 400 + \
+        _DAYS_BEFORE[mo - 1] + leap + d - 1
+    return days * 86400 + h * 3600 + mi * 60 + s - zone * 900
+
+
+class Telemetry(object):
+    def __init__(self, sched, modem, cfg, sensors, log=None):
+        self.sched = sched
+        self.modem = modem
+        self.log = log if log is not None else modem.log
+        mq = cfg['mqtt']
+        tcfg = cfg.get('telemetry', {})
+        base = '%s/%s/' % (mq.get('prefix', 'modemkit'), mq['device'])
+        self.t_data = (base + 'telemetry').encode()
+        self.t_status = (base + 'status').encode()
+        self.t_pong = (base + 'pong').encode()
+        self.t_cmd = (base + 'cmd').encode()
+        self.period = tcfg.get('period_ms', 60000)
+        self.ntp = tcfg.get('ntp')
+        self.ntp_port = tcfg.get('ntp_port', 123)
+        self.limit = tcfg.get('count', 0)            # stop sampling after this many (0: never)
+        self.sensors = sensors
+        self.queue = Queue(tcfg.get('queue_path', 'telemetry'), tcfg.get('queue_bytes', 16384))
+        self.client = MQTT(modem, mq['host'], mq.get('port', 1883), client_id=mq['device'],
+                           keepalive=mq.get('keepalive', 60), clean=False,
+                           will=(self.t_status, b'offline', 1, True), on_message=self._on_cmd,
+                           max_packet=mq.get('max_packet', 256), window=mq.get('window', 2),
+                           log=self.log)
+        self.queued = Event(sched)
+        self.epoch_ms = None           # Unix ms at ticks 0, once NTP answered
+        self.missed = 0                # sampling deadlines missed
+        self.sampled = 0
+        self.sent = 0
+        self._ping = False
+
+    def run(self):
+        s = self.sched
+        self.modem.start()
+        self.client.start()
+        s.spawn(self._sampler(), 'sampler')
+        s.spawn(self._status(), 'status')
+        s.spawn(self._clock(), 'ntp')
+        sent = yield self._sender()
+        raise Return(sent)
+
+    def _now_ms(self):
+        t = self.sched.clock.ticks_ms()
+        return t if self.epoch_ms is None else self.epoch_ms + t
+
+    def _clock(self):
+        if not self.ntp or 'ntp' not in self.modem.CAPS:
+            return
+        while self.epoch_ms is None:
+            try:
+                yield self.modem.wait_ready()
+                text = yield self.modem.ntp(self.ntp, self.ntp_port)
+                self.epoch_ms = unix_seconds(text) * 1000 - self.sched.clock.ticks_ms()
+                self.log('telemetry: clock set from NTP: %s' % text)
+            except Exception as e:
+                self.log('telemetry: NTP failed: %r' % (e,))
+                yield self.sched.sleep_ms(30000)
+
+    def _sampler(self):
+        s = self.sched
+        clock = s.clock
+        due = clock.ticks_ms()
+        while not self.limit or self.sampled < self.limit:
+            parts = ['{"seq":%d,"t":%d' % (self.queue.next_seq, self._now_ms())]
+            if self.epoch_ms is None:
+                parts.append(',"t0":1')
+            parts.append(',"m":"%s","q":%d' % (STATE_NAMES[self.modem.state], len(self.queue)))
+            for name, sensor in self.sensors:
+                parts.append(',"%s":%.2f' % (name, sensor.read()))
+            parts.append('}')
+            self.queue.append(''.join(parts).encode())
+            self.sampled += 1
+            self.queued.set()
+            due = ticks_add(due, self.period)
+            late = ticks_diff(clock.ticks_ms(), due)
+            if late > 0:
+                # network work held us past the next deadline: count it, keep the cadence
+                self.missed += (late + self.period - 1) // self.period
+                due = ticks_add(due, ((late + self.period - 1) // self.period) * self.period)
+            yield s.sleep_ms(ticks_diff(due, clock.ticks_ms()))
+
+    def _sender(self):
+        c = self.client
+        q = self.queue
+        while True:
+            rec = q.peek()
+            if rec is None:
+                if self.limit and self.sampled >= self.limit:
+                    yield c.publish(self.t_status, b'done', 1, True, 30000)
+                    raise Return(self.sent)
+                self.queued.clear()
+                yield self.queued.wait(1000)
+                continue
+            yield c.publish(self.t_data, rec[1], 1)
+            q.pop()
+            self.sent += 1
+            if self._ping:
+                self._ping = False
+                yield c.publish(self.t_pong, ('pong %d' % self.sent).encode(), 0)
+
+    def _status(self):
+        # after each (re)connection: listen for commands, say we are online
+        c = self.client
+        seen = 0
+        while True:
+            yield c.up.wait()
+            if c.connects != seen:
+                try:
+                    yield c.subscribe(self.t_cmd, 1)
+                    yield c.publish(self.t_status, b'online', 1, True, 30000)
+                    seen = c.connects
+                except (OSError, MQTTError) as e:
+                    self.log('telemetry: status: %r' % (e,))
+            yield self.sched.sleep_ms(500)
+
+    def _on_cmd(self, topic, payload, retained):
+        if payload.startswith(b'period='):
+            try:
+                self.period = max(100, int(payload[7:]))
+                self.log('telemetry: period %d ms' % self.period)
+            except ValueError:
+                self.log('telemetry: bad command %r' % payload)
+        elif payload == b'ping':
+            self._ping = True
+            self.queued.set()

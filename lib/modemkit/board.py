@@ -1,0 +1,35 @@
+"""Board configuration: one JSON file per board in boardcfg/ (dialect, serial port, power key,
+APN, sensors, MQTT). This turns one into a running modem driver."""
+from modemkit import port
+
+DIALECTS = {'quectel': ('modemkit.quectel', 'Quectel'),
+            'telit': ('modemkit.telit', 'Telit'),
+            'wavecom': ('modemkit.wavecom', 'Wavecom')}
+
+
+class BoardError(Exception):
+    pass
+
+
+def load(path):
+    import json
+    try:
+        with open(path) as f:
+            cfg = json.load(f)
+    except OSError as e:
+        raise BoardError('cannot read board config %s: %s' % (path, e))
+    except ValueError as e:
+        raise BoardError('board config %s is not valid JSON: %s' % (path, e))
+    if cfg.get('dialect') not in DIALECTS:
+        raise BoardError('%s: "dialect" must be one of %s' % (path, ', '.join(sorted(DIALECTS))))
+    return cfg
+
+
+def modem(sched, cfg, log=None):
+    """The dialect driver for cfg, on the serial port it names (imported only when used)."""
+    module, name = DIALECTS[cfg['dialect']]
+    cls = getattr(__import__(module, None, None, [name]), name)
+    ser = cfg.get('serial', {})
+    uart = port.open_serial(ser.get('port', 'MDM'), ser.get('baud', 115200),
+                            *([ser['tx'], ser['rx']] if 'tx' in ser else []))
+    return cls(sched, uart, cfg, log=log)

