@@ -272,7 +272,7 @@ class MQTT(object):
         if self.state == UP:
             yield self._sub(UNSUBSCRIBE, topic, -1, timeout_ms)
 
-    def _sub(self, kind, topic, qos, timeout_ms):
+    def _sub(self, kind, topic, qos, timeout_ms, wait=True):
         topic = _b(topic)
         pid = self._next_pid()
         body = bytearray(4 + len(topic) + (1 if qos >= 0 else 0))
@@ -284,6 +284,8 @@ class MQTT(object):
         n = self._header(kind, len(body))
         self._sub_pid = pid
         yield self._send_packet(self._hdr, n, body, timeout_ms)
+        if not wait:
+            return
         deadline = ticks_add(self._now(), timeout_ms)
         while self._sub_pid == pid:
             yield self._wait(deadline, self.acked)
@@ -387,7 +389,8 @@ class MQTT(object):
                 buf[0] |= 0x08
                 yield s.send(buf, 30000, self._win_len[slot])
         for topic, qos in self.subs:
-            yield self._sub(SUBSCRIBE, topic, qos, 30000)
+            # no reader runs yet: the SUBACKs are read (and dropped) once we are up
+            yield self._sub(SUBSCRIBE, topic, qos, 30000, False)
 
     def _read_loop(self):
         ka = self.keepalive * 1000

@@ -8,7 +8,8 @@ Interface (every port module provides it):
   ticks_add(t, delta) -> int   wrap-safe addition
   ticks_diff(a, b) -> int      wrap-safe a - b (valid while |a - b| < period / 2)
   sleep_ms(ms)
-  Clock()                      the scheduler's clock: .ticks_ms(), .idle(ms, stream)
+  idle(ms, stream=None)        sleep up to ms (ms < 0: no limit), or until stream has bytes;
+                               this module is the scheduler's default clock
   Watchdog(timeout_ms)         .feed()
   data_path(name) -> str       where the application keeps a file called `name`
   pin_write(pin, value)        drive a GPIO (the module's power key)

@@ -22,17 +22,12 @@ def sleep_ms(ms):
     time.sleep(ms / 1000.0)
 
 
-class Clock(object):
-    """Real time; idles in select() on the stream a task waits for."""
-
-    def ticks_ms(self):
-        return ticks_ms()
-
-    def idle(self, ms, stream=None):
-        if stream is not None:
-            stream.wait_readable(ms)
-        elif ms > 0:
-            time.sleep(ms / 1000.0)
+def idle(ms, stream=None):
+    """The scheduler's idle: wait for `stream` or just sleep."""
+    if stream is not None:
+        stream.wait_readable(ms)
+    elif ms > 0:
+        sleep_ms(ms)
 
 
 class Watchdog(object):

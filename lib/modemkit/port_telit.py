@@ -28,15 +28,12 @@ def sleep_ms(ms):
     time.sleep(ms / 1000.0)
 
 
-class Clock(object):
-    def ticks_ms(self):
-        return ticks_ms()
-
-    def idle(self, ms, stream=None):
-        if stream is not None:
-            stream.wait_readable(ms)
-        elif ms > 0:
-            sleep_ms(ms)
+def idle(ms, stream=None):
+    """The scheduler's idle: wait for `stream` or just sleep."""
+    if stream is not None:
+        stream.wait_readable(ms)
+    elif ms > 0:
+        sleep_ms(ms)
 
 
 class Watchdog(object):

@@ -16,7 +16,8 @@ its state in fields of the waiting task, so a switch allocates nothing. A suspen
 Task object plus its generator frames (see README, "Memory"). The call depth of sub-generators is
 bounded per task (`depth`, default 6).
 """
-from modemkit.port import Clock, const, ticks_add, ticks_diff
+from modemkit import port
+from modemkit.port import const, ticks_add, ticks_diff
 
 _GENERATOR = type((lambda: (yield))())
 WAIT = object()       # yielded by the wait helpers below: the task's fields say what it waits for
@@ -181,7 +182,7 @@ class Event(object):
 
 class Scheduler(object):
     def __init__(self, clock=None, depth=6):
-        self.clock = clock if clock is not None else Clock()
+        self.clock = clock if clock is not None else port   # ticks_ms() and idle()
         self.depth = depth
         self.cur = None
         self._rhead = None            # ready queue, linked through Task.nxt

@@ -1,9 +1,10 @@
 """Telit IP Easy modules (xE910, LE910Cx, ME910C1...): the multi-socket AT commands of the
 "IP Easy User Guide" 80000ST10028A rev. 26 (cited as §x).
 
-Sockets stay in COMMAND mode (#SD ...,1, §8): data goes out with #SSENDEXT, and SRING in Data
-amount mode (#SCFGEXT srMode 1, §8.7.4) says how many bytes the module holds, so the pump asks
-AT#SRECV for exactly what fits in the socket; a slow reader holds data back in the module.
+Sockets stay in COMMAND mode (#SD ...,1, §8). The modem's writer task sends with #SSENDEXT;
+SRING in Data amount mode (#SCFGEXT srMode 1, §8.7.4) says how many bytes the module holds, so
+the pump asks AT#SRECV for exactly what fits in the socket: a slow reader holds data back in the
+module.
 
 The syntax differences between platforms (A.1.1 of the digest) follow the Platform Version ID:
 board key `platform`, else the leading number of AT+CGMR (12 = 3G xE910, 25 = LE910Cx, 30 =
@@ -11,20 +12,21 @@ ME910C1...). The guide documents no start-up URC and no context-loss URC, so pol
 module in `ready`: +CMEE back at its default means it restarted, #SGACT? says if the context is
 up, and after a NO CARRIER (§8.7.1: the module's word for a socket it closed) #SS tells which.
 """
-from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT
+from modemkit import sock
+from modemkit.port import const
+from modemkit.at import Cmd, OK, FAIL, TIMEOUT
 from modemkit.modem import Modem, SYNC, ATTACH, fail
 from modemkit.sched import Return
-from modemkit.sock import (NetError, Refused, Closed, NetDown, Unsupported, Socket, TCP, UDP,
-                           LISTENER, OPENING, OPEN, CLOSED, ECONNREFUSED, ECONNRESET,
-                           ENETDOWN, EOPNOTSUPP, EIO)
+from modemkit.sock import NetError
 
-CHUNK = 1500        # #SSENDEXT/#SRECV maximum: not in the guide; #SCFG <pktSz> goes to 1500
+_CHUNK = const(1500)    # #SSENDEXT/#SRECV maximum: not in the guide; #SCFG <pktSz> to 1500
 
 
 class Telit(Modem):
     CAPS = ('tcp', 'udp', 'listen', 'ping')
     MAX_SOCKETS = 6              # connId 1-6 exist on every platform (#SCFG=?, A.1.1 #8)
-    SEND_CHUNK = CHUNK
+    SEND_CHUNK = _CHUNK
+    SEND_CMD = b'AT#SSENDEXT='   # §8.4: <connId>,<bytestosend>, '>', the bytes, OK
     CMEE = b'AT+CMEE=2'          # the verbose errors the guide prints everywhere (A.5)
     POLL_MS = 10000
     first_id = 1
@@ -36,8 +38,8 @@ class Telit(Modem):
         self.lst = [None] * self.MAX_SOCKETS   # a listener whose connId serves a connection
         self._nc = False                       # a NO CARRIER not yet traced to its socket
         self._fs = None                        # the socket the pump is reading
+        self._info = False                     # its #SRECV answer names the sender
         self._put_fn = self._put
-        self._send = Cmd(size=24, timeout_ms=10000, prompt=PROMPT_GT)
         self.chan.on(b'SRING:', self._on_sring)
         self.chan.on(b'NO CARRIER', self._on_nc)
 
@@ -61,36 +63,36 @@ class Telit(Modem):
             # must bind a cid before #SGACT, §4.2.5), inactivity timeout 0 = never (T-RUN
             # §3.9), then SRING in Data amount mode (§8.3.1)
             yield self.q('AT#SH=%d;#SCFG=%d,%d,1500,0,600,50;#SCFGEXT=%d,1,0,0' % (i, i, ctx, i))
-        user = c.get('user')
-        if user:
+        if c.get('user'):
             auth = c.get('auth', 1)
-            if p >= 30:                               # §5.9.2
-                yield self.q('AT+CGAUTH=%d,%d,"%s","%s"' % (ctx, auth, user, c.get('password', '')))
-            elif p >= 20:                             # §5.9.1 (ID 23: not in the guide)
-                yield self.q('AT#PDPAUTH=%d,%d,"%s","%s"' % (ctx, auth, user, c.get('password', '')))
-            else:                                     # §4.2.4; user and password go on #SGACT
+            if p < 20:
+                # §4.2.4; user and password go on #SGACT
                 yield self.q('AT#SGACTAUTH=%d' % auth)
-        if 20 <= p < 30 and ctx != 1:
-            yield self.q('AT#PROTOCOLCFG="PING",%d' % ctx)     # §14.2, §9.2
+            else:
+                # §5.9.1 ID 20/25 (23: not in the guide), §5.9.2 ID 30/37
+                yield self.q('AT%s=%d,%d,"%s","%s"' % ('+CGAUTH' if p >= 30 else '#PDPAUTH', ctx,
+                                                     auth, c['user'], c.get('password', '')))
         raise Return('platform %d, context %d' % (p, ctx))
 
     def activate(self):
         ctx = self.ctx
-        ip = None
         r = yield self.q('AT#SGACT?', 5000, b'#SGACT:')
+        k = 0
+        exp = b'#SGACT:'
         if self._up(r) == 1:
-            r = yield self.q('AT#CGPADDR=%d' % ctx, 5000, b'#CGPADDR:')
-            ip = r.text(0, 1) if r.nlines else None
-        if not ip:
+            t = 'AT#CGPADDR=%d' % ctx             # §4.4: already up, ask its address
+            exp = b'#CGPADDR:'
+            k = 1
+        else:
             # §5.4: on 4G cid 1 may carry the attach's bearer and still need #SGACT for the
             # interface sockets use; never +CGACT (§4.3). The guide gives no response time.
             t = 'AT#SGACT=%d,1' % ctx
-            if self.cfg.get('user') and p_sgact(self.plat):
+            if self.cfg.get('user') and self.plat < 20:     # 2G/3G: §4.2, A.1.1 #5
                 t += ',"%s","%s"' % (self.cfg['user'], self.cfg.get('password', ''))
-            r = yield self.q(t, 150000, b'#SGACT:')
-            ip = r.text(0, 0) if r.nlines else None     # quoted or not (A.7 #18)
+        r = yield self.q(t, 150000, exp)
+        ip = r.text(0, k) if r.nlines else None   # #SGACT: <ip>, quoted or not (A.7 #18)
         if not ip:
-            raise NetError(EIO, 'no address for context %d' % ctx)
+            raise NetError(sock.EIO, 'no address for context %d' % ctx)
         self.ip = ip
         raise Return('ip ' + ip)
 
@@ -101,16 +103,23 @@ class Telit(Modem):
         return -1
 
     def poll(self):
-        for _ in range(3):
+        seen = None
+        for _ in range(4):
             r = yield self.q('AT+CMEE?;#SGACT?', 2000, ok=False)
-            cmee = -1
+            cmee = up = -1
             if r.status == OK:
                 for i in range(r.nlines):
                     if r.num(i, 1) is None:
                         cmee = r.num(i, 0, -1)
                 up = self._up(r)
-            if cmee >= 0:
+            if cmee == 2 and up == 1:
                 break
+            if cmee >= 0:
+                # bad news counts once the module says it twice (a line may be garbled)
+                if seen == (cmee, up):
+                    break
+                seen = (cmee, up)
+                continue
             yield self.sched.sleep_ms(1000)
         else:
             self._trouble(SYNC, 'module not answering')
@@ -123,25 +132,30 @@ class Telit(Modem):
         elif self._nc:
             self._nc = False
             for s in self.socks:
-                if s is not None and s.kind != LISTENER and s.state == OPEN:
+                if s is not None and s.kind != sock.LISTENER and s.state == sock.OPEN:
                     st = yield self._ss(s.id)
-                    if st == 0:
+                    if st == 0 or st > 3:
+                        # closed, or its connId listens again. EOF once the module's bytes for
+                        # it are read (it reports after them, §8.7.1)
                         s.rclosed = True
-                        s.pending = True
-                        self.kick()
+                        if s.res > 0:
+                            s.pending = True
+                            self.kick()
+                        else:
+                            s.peer_closed()
 
     def cleanup(self, back):
         if back > SYNC:
             # the module may still hold sockets the app lost (§6.5: #SH of a closed one is OK)
-            yield self.q('AT' + ';'.join(['#SH=%d' % i for i in range(1, self.MAX_SOCKETS + 1)]),
-                         5000, ok=False)
+            yield self.q('AT#SH=1;#SH=2;#SH=3;#SH=4;#SH=5;#SH=6', 5000, ok=False)
 
     def _lost(self, why):
         Modem._lost(self, why)
         for i in range(self.MAX_SOCKETS):
-            if self.lst[i] is not None:
-                self.lst[i].fail(NetDown(ENETDOWN, 'network down: ' + why))
-                self.lst[i] = None
+            # then the listeners whose connId was serving one of those connections
+            self.socks[i] = self.lst[i]
+            self.lst[i] = None
+        Modem._lost(self, why)
 
     # -- URCs (run inside the AT reader task: set state, never block) ----------------------
     def _on_sring(self, line):
@@ -150,7 +164,8 @@ class Telit(Modem):
             return
         n = line.num(1)
         if n is None:
-            if s.backlog is None:      # SRING: <connId> on a listener: a connection (§7)
+            # SRING: <connId> without a count: a connection for a listener (§7)
+            if s.backlog is None:
                 return
         else:
             s.res = n                  # §8.7.4: all the bytes the module holds for it
@@ -165,61 +180,68 @@ class Telit(Modem):
     def connect(self, s, host, port_, timeout_ms):
         # <connTo> 600 is the guide's default (§6.1, no unit given; 60 s in the AT reference)
         c = Cmd('AT#SD=%d,%d,%d,"%s",0,0,1' % (s.id, s.kind, port_, host), 65000)
-        r = yield self.chan.send(c)
-        if r.status != OK:
+        for _ in range(2):
+            r = yield self.chan.send(c)
+            st = r.status
+            if st == OK:
+                s.res = 0
+                s.state = sock.OPEN
+                return
+            err = sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
+            # the module may still hold the connId (an #SH lost on the line): close, try again
             yield self._sh(s.id)
-            raise Refused(ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
-        s.res = 0
-        s.state = OPEN
+            if st != FAIL:
+                break
+        raise err
 
     def listen(self, port_, timeout_ms=30000):
         """A TCP listener (#SL, §7). The module serves one connection at a time on the
         listener's connId: accept() gives it, and closing it listens again."""
-        self.need('listen')
-        s = yield self._listen(LISTENER, 'AT#SL=%d,1,%d', port_, timeout_ms)
-        raise Return(s)
+        return self._listen(sock.LISTENER, port_, timeout_ms)
 
     def udp_service(self, port_, timeout_ms=30000):
         """A UDP socket on a local port (#SLUDP, §7.3): recv_into() datagrams from anyone;
         sendto() reaches only the first sender, whom the module accepted on this connId."""
-        self.need('udp')
-        s = yield self._listen(UDP, 'AT#SLUDP=%d,1,%d', port_, timeout_ms)
-        s.state = OPENING              # until the first datagram is accepted
-        raise Return(s)
+        return self._listen(sock.UDP, port_, timeout_ms)
 
-    def _listen(self, kind, text, port_, timeout_ms):
+    def _listen(self, kind, port_, timeout_ms):
+        self.need('udp' if kind == sock.UDP else 'listen')
         s = yield self.new_socket(kind, timeout_ms)
         s.backlog = []
-        s.res = port_
-        r = yield self.chan.send(Cmd(text % (s.id, port_), 5000))
+        s.addr = port_                 # a listener keeps its port here
+        c = Cmd('AT#SL%s=%d,1,%d' % ('UDP' if kind == sock.UDP else '', s.id, port_), 5000)
+        r = yield self.chan.send(c)
         if r.status != OK:
             self.forget(s)
-            s.state = CLOSED
-            raise Refused(ECONNREFUSED, 'listen on %d: %s' % (port_, r.error()))
-        s.state = OPEN
+            s.state = sock.CLOSED
+            raise fail(c, r)
+        # a UDP service is accepted (opened) by its first datagram
+        s.state = sock.OPENING if kind == sock.UDP else sock.OPEN
         raise Return(s)
 
     def _accept(self, s):
         i = s.id - 1
         s.pending = False
         c = s
-        if s.kind == LISTENER:
+        if s.kind == sock.LISTENER:
             # the connection takes over the connId now, so its first SRING finds it
-            c = Socket(self, TCP, self.rx_size)
+            c = sock.Socket(self, sock.TCP, self.rx_size, self.tx_size)
             c.id = s.id
             self.socks[i] = c
             self.lst[i] = s
-        c.state = OPEN
+        c.state = sock.OPEN
         c.res = 0
-        r = yield self.chan.send(Cmd('AT#SA=%d,1' % s.id, 10000))       # §8.7.2
+        a = Cmd('AT#SA=%d,1' % s.id, 10000)       # §8.7.2
+        r = yield self.chan.send(a)
         if r.status != OK:
             self.socks[i] = s
             self.lst[i] = None
-            s.state = OPENING if s.kind == UDP else OPEN
-            raise fail(Cmd('AT#SA'), r)
-        r = yield self._ss(s.id, True)
-        c.addr = r
-        if s is not c:
+            raise fail(a, r)
+        peer = yield self._ss(s.id, True)
+        if s is c:
+            s.peer = peer              # where #SSENDEXT on this connId goes
+        else:
+            c.addr = peer
             s.backlog.append(c)
             s.ev.set()
 
@@ -231,52 +253,55 @@ class Telit(Modem):
         raise Return((r.text(0, 4), r.num(0, 5, 0)) if addr else r.num(0, 1, -1))
 
     def _sh(self, cid):
-        yield self.chan.send(Cmd('AT#SH=%d' % cid, 5000))
-
-    def send(self, s, data, n, timeout_ms):
-        c = self._send
-        off = 0
-        waited = 0
-        while off < n:
-            k = n - off
-            if k > CHUNK:
-                k = CHUNK
-            c.clear().add(b'AT#SSENDEXT=').add(s.id).add(b',').add(k)    # §8.4
+        c = Cmd('AT#SH=%d' % cid, 5000)
+        for _ in range(3):
             r = yield self.chan.send(c)
-            if r.status == PROMPT:
-                r = yield self.chan.send_data(data if off == 0 else memoryview(data)[off:], k)
-                if r.status == OK:
-                    off += k
-                    continue
-            # refused: a full module buffer or a garbled line if still connected, else closed
-            if (yield self._ss(s.id)) not in (1, 2, 3) or waited >= (timeout_ms or 30000):
-                raise Closed(ECONNRESET, 'socket %d: %s' % (s.id, r.error()))
-            yield self.sched.sleep_ms(100)
-            waited += 100
+            if r.status == OK:
+                return
+
+    def send_refused(self, s):
+        if self.chan.resp.status == TIMEOUT:
+            # No '>' came: if it was lost on the line the module waits for the bytes and would
+            # swallow the next commands (the guide gives no prompt timeout): give it zeros up
+            # to the largest chunk and end the line they start otherwise. The peer may get
+            # them, so the socket is over.
+            z = bytearray(64)
+            for _ in range(24):                        # 1536 >= _CHUNK
+                self.chan.uart.write(z)
+            self.chan.uart.write(b'\r')
+            raise Return(False)
+        # ERROR: closed, or a garbled line while still connected (then try again)
+        st = yield self._ss(s.id)
+        raise Return(st in (1, 2, 3))
 
     def sendto(self, s, data, addr, timeout_ms):
-        if s.addr != (addr[0], addr[1]) or s.kind != UDP:
-            raise Unsupported(EOPNOTSUPP, 'socket %d sends only to %r' % (s.id, s.addr))
-        yield self.send(s, data, len(data), timeout_ms)
+        if getattr(s, 'peer', None) != (addr[0], addr[1]):
+            raise sock.Unsupported(sock.EOPNOTSUPP, 'no sending to %r' % (addr,))
+        yield s.send(data, timeout_ms)
 
     def fetch(self, s):
-        if s.backlog is not None and (s.kind == LISTENER or s.state == OPENING):
+        if s.backlog is not None and (s.kind == sock.LISTENER or s.state == sock.OPENING):
             yield self._accept(s)
             return
         c = self._c_pump
         c.clear().add(b'AT#SRECV=').add(s.id).add(b',')
-        k = s.room()
-        if s.kind == UDP:
-            k = CHUNK                  # a whole datagram; what does not fit rx is dropped
+        # UDP: a whole datagram (what does not fit rx is dropped); a service socket asks for
+        # <UDPinfo>, whose answer is '#SRECV: <ip>,<port>,<connId>,<n>,<left>' [INFERRED from
+        # the data-view UDP SRING of §8.7.6: the guide shows only the plain form]
+        info = s.kind == sock.UDP and s.backlog is not None
+        k = _CHUNK if s.kind == sock.UDP else s.room()
         if k > s.res:
             k = s.res
-        if k > CHUNK:
-            k = CHUNK
+        if k > _CHUNK:
+            k = _CHUNK
         c.add(k if k > 0 else 1)
+        if info:
+            c.add(b',1')
         c.expect = b'#SRECV:'
-        c.length_field = 1
+        c.length_field = 3 if info else 1
         c.put = self._put_fn
         self._fs = s
+        self._info = info
         r = yield self.chan.send(c)
         c.put = None
         if r.status != OK:
@@ -290,6 +315,11 @@ class Telit(Modem):
     def _put(self, buf, start, end):
         # counted here, in line order, so an SRING that follows the answer is not undercut
         s = self._fs
+        if self._info:
+            # the sender is known before the datagram can be read
+            self._info = False
+            r = self.chan.resp
+            s.addr = (r.text(0, 0), r.num(0, 1, 0))
         s.res -= end - start
         s.put(buf, start, end)
 
@@ -297,21 +327,22 @@ class Telit(Modem):
         i = s.id - 1
         self.forget(s)
         lst = self.lst[i]
-        if s.kind == LISTENER:
+        if s.kind == sock.LISTENER:
             if lst is s:
                 self.lst[i] = None
             # stop listening; a connection it accepted goes on (§7)
-            yield self.chan.send(Cmd('AT#SL=%d,0,%d' % (s.id, s.res), 5000))
+            yield self.chan.send(Cmd('AT#SL=%d,0,%d' % (s.id, s.addr), 5000))
             return
         yield self._sh(s.id)
         if lst is not None:
             # the listener's connId served this connection: listen on it again
             self.lst[i] = None
-            r = yield self.chan.send(Cmd('AT#SL=%d,1,%d' % (s.id, lst.res), 5000))
+            c = Cmd('AT#SL=%d,1,%d' % (s.id, lst.addr), 5000)
+            r = yield self.chan.send(c)
             if r.status == OK:
                 self.socks[i] = lst
             else:
-                lst.fail(NetError(EIO, 'listen again: ' + r.error()))
+                lst.fail(fail(c, r))
 
     # -- services --------------------------------------------------------------------------
     def ping(self, host, count=4, timeout_s=4):
@@ -319,29 +350,23 @@ class Telit(Modem):
         The module waits for each reply as long as its own default <timeout> says."""
         self.need('ping')
         yield self.wait_ready(60000)
-        t = 'AT#PING="%s",%d' % (host, count)
-        if self.ctx != 1:
-            if self.plat < 20:
-                raise Unsupported(EOPNOTSUPP, 'ping runs on cid 1 only (§14.1)')
-            if self.plat >= 30:
-                t += ',,,,%d' % self.ctx               # <pdId>, §14.2
-        c = Cmd(t, (timeout_s * count + 30) * 1000, b'#PING:')
+        # the ping service runs on cid 1 (2G/3G §14.1; ID 20/25: #PROTOCOLCFG default, §9.2)
+        # or, on ID 30/37, on the cid given as <pdId> (§14.2)
+        ctx = self.ctx
+        c = Cmd('AT#PING="%s",%d%s' % (host, count, ',,,,%d' % ctx
+                                        if ctx != 1 and self.plat >= 30 else ''),
+                (timeout_s * count + 30) * 1000, b'#PING:')
         r = yield self.chan.send(c)
         if r.status != OK:
             raise fail(c, r)
-        got = r.nlines
+        # one '#PING: <replyId>,<IP>,<replyTime>,<tTl>' per reply (§14.1)
+        got = r.nlines + r.dropped
         if not got:
             raise Return((count, 0, count, 0, 0, 0))
-        ms = [r.num(i, 2, 0) for i in range(got)]
-        raise Return((count, got, count - got, min(ms), max(ms), sum(ms) // got))
+        ms = [r.num(i, 2, 0) for i in range(r.nlines)]
+        raise Return((count, got, count - got, min(ms), max(ms), sum(ms) // len(ms)))
 
     def resolve(self, host, timeout_ms=None):
         """IP Easy has no DNS command: #SD and #PING take names (§6.2)."""
         self.need('dns')
 
-    def ntp(self, server, port_=123, timeout_ms=None):
-        self.need('ntp')
-
-
-def p_sgact(plat):
-    return True

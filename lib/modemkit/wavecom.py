@@ -20,8 +20,10 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
   gives one connection, whose address the module does not report (conn.addr is None).
 - No name lookup command (#OTCP resolves names itself): no resolve().
 - Restarts: GP prints +WIND: 13 (GP §8), recognised also inside a data stream. MT prints
-  nothing: an MT restart during a session shows only when the session is closed (its ETX gets
-  no answer), and when idle at the next command (#CME ERROR: 35867).
+  nothing: in command mode the lifecycle asks AT#VSTATE every `poll_ms` (default 60 s) and a
+  command answered #CME ERROR: 35867 (no GPRS connection) resyncs too; during a session an MT
+  restart shows only when the session is closed (its ETX gets no answer). A module that stops
+  answering may be in a data mode the driver lost track of: the resync starts with an ETX.
 """
 from modemkit.at import Cmd, OK, FAIL, TIMEOUT
 from modemkit.modem import Modem, SYNC, ATTACH
@@ -33,36 +35,26 @@ from modemkit.sock import (NetError, NetDown, Refused, Closed, TimedOut, Unsuppo
 _ETX = b'\x03'
 _DLE = b'\x10'
 _WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP §8: printed at every start-up
-TX = 128                                      # staging bytes of one write in data mode
 # MT Chapter 9 / GP §9.2: the codes a user meets, in words
-_CODES = ('35840 already connected|35841 GPRS session lost|35865 not attached to GPRS|'
-          '35866 activation refused|35867 no GPRS connection|35868 aborted, check the APN|'
-          '36929 bad parameter|37122 stack busy|37952 reset by the peer|38016 open failed|'
-          '38027 DNS lookup failed')
+_CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
+          '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'
+          '38016 open failed|38027 DNS failed|')
 
 
 def _why(code, text):
-    """The modem's error in words: '#CME ERROR: 38016 open failed', else its own text."""
+    """The modem's error in words ('#CME ERROR: 38016 open failed'), else its own text."""
     k = _CODES.find('%d ' % code)
-    if k < 0:
-        return text
-    e = _CODES.find('|', k)
-    return '#CME ERROR: ' + _CODES[k:e if e > 0 else len(_CODES)]
-
-
-def _ignore(line):
-    pass
+    return text if k < 0 else '#CME ERROR: ' + _CODES[k:_CODES.find('|', k)]
 
 
 class Wavecom(Modem):
     MAX_SOCKETS = 1
     first_id = 1                  # the module's socket id {1,2}; 1 serves every session
-    REG_QUERIES = ((b'AT+CGREG?', b'+CGREG:'), (b'AT+CREG?', b'+CREG:'))
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
         Modem.__init__(self, sched, uart, cfg, log, **chan_args)
-        self.gp = self.cfg.get('variant') == 'genpro'
-        self.CAPS = ('tcp', 'listen', 'ntp') if self.gp else ('tcp', 'udp', 'listen', 'ping')
+        gp = self.gp = self.cfg.get('variant') == 'genpro'
+        self.CAPS = ('tcp', 'listen', 'ntp') if gp else ('tcp', 'udp', 'listen', 'ping')
         ch = self.chan
         for p in (b'OK_Info_', b'Ok_Info_'):
             # C.8 #5: both spellings occur; the keyword is told by its first letter
@@ -72,14 +64,14 @@ class Wavecom(Modem):
         # ETX that ends a session, or when the GPRS session is lost in command mode
         ch.add_final(b'#CME ERROR', FAIL, True)
         ch.on(b'#CME ERROR', self._on_error, True)
-        ch.on(b'OK', _ignore, True)     # ends an unsolicited OK_Info_SocketClosed (MT App. B)
-        self._boot = None
-        if self.gp:
-            self._boot = _WIND
+        # the OK after an unsolicited OK_Info_SocketClosed (MT App. B) belongs to nobody
+        ch.on(b'OK', id, True)
+        if gp:
             ch.on(b'+WIND: 13', self._on_boot)
+        else:
+            self.POLL_MS = 60000  # MT prints nothing when it restarts: poll() asks
         self._cmd = Cmd(size=160, timeout_ms=10000)
-        self._tx = bytearray(TX)
-        self._rx_fn = self._rx
+        self._tx = bytearray(128)     # staging bytes of one write in data mode
         self._regs = {}           # parameter registers written (they live in flash)
         self.hold = None          # what has the module: a Socket, or a service's name
         self.sess = None          # the Socket of the data-mode session, until it is closed
@@ -92,13 +84,12 @@ class Wavecom(Modem):
     # -- lifecycle -------------------------------------------------------------------------
     def _sync(self):
         r = yield self.q('AT', 500, ok=False)
-        if r.status == OK:
-            raise Return('answering')
-        # a module still in a data mode takes AT for payload: a bare ETX ends it (C.3); in
-        # command mode ETX CR is an empty line
-        self.chan.uart.write(b'\x03\r')
-        r = yield Modem._sync(self)
-        raise Return(r)
+        if r.status != OK:
+            # a module still in a data mode takes AT for payload: a bare ETX ends it (C.3); in
+            # command mode ETX CR is an empty line
+            self.chan.uart.write(b'\x03\r')
+            yield Modem._sync(self)
+        raise Return('answering')
 
     def configure(self):
         yield Modem.configure(self)
@@ -117,16 +108,21 @@ class Wavecom(Modem):
         if self.gp:
             # GP §8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
             yield self.sched.sleep_ms(600)
+        # stop first a bearer left up by a resync (#CONNECTIONSTART would say 35840)
+        yield self.q('AT#CONNECTIONSTOP', 10000, ok=False)
         r = yield self.q('AT#CONNECTIONSTART', 120000, ok=False)
-        if r.status == OK and r.nlines:
-            ip = r.text(0, 0)         # the IP alone, then ..._GPRSActivation, no OK (C.8 #6)
-        elif r.code == 35840:         # already connected (back from a resync)
-            r = yield self.q('AT#DISPLAYIP', 5000, b'MY IP:')
-            ip = r.text(0, 0)
-        else:
+        if r.status != OK or not r.nlines:
             raise NetError(EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
-        self.ip = ip
-        raise Return('ip %s' % ip)
+        # the IP alone on a line, then OK_Info_GPRSActivation and no OK (C.8 #6)
+        self.ip = r.text(0, 0)
+        raise Return('ip ' + self.ip)
+
+    def poll(self):
+        # in command mode only: a data-mode session takes no AT command
+        if self.hold is None:
+            r = yield self.q('AT#VSTATE', 5000, ok=False)
+            if not r.nlines or r.text(0, 0) != 'CONNECTED':
+                self._trouble(SYNC, 'AT#VSTATE: not connected')
 
     def cleanup(self, back):
         # the sockets have failed: forget the session and stop any stream
@@ -139,12 +135,13 @@ class Wavecom(Modem):
     # -- URCs (in the reader task: set state, never block) -----------------------------------
     def _on_info(self, line):
         k = line.buf[8] | 32 if line.n > 8 else 0
+        s = self.sess
         if k == 115:                      # SocketClosed: the session's clean end
             self.said = True
-            if self.sess is not None:
-                self.sess.peer_closed()
+            if s is not None:
+                s.peer_closed()
         elif k == 119 and self.lst is not None and not self.flow:
-            # WaitingForData: the listener's client arrived, data mode (GP §7.3.3)
+            # WaitingForData: the listener's client came, data mode follows (GP §7.3.3)
             lst = self.lst
             self.lst = None
             s = Socket(self, TCP, self.rx_size)
@@ -154,30 +151,49 @@ class Wavecom(Modem):
             lst.backlog.append(s)
             lst.err = Unsupported(EOPNOTSUPP, 'one-shot listener: listen() again')
             lst.ev.set()
-            self._stream(s)
-            self.chan.read_raw(-1, self._rx_fn)
+            self.sess = s
+            self.flow = True
+            self.said = self._dle = False
+            self.chan.read_raw(-1, self._rx)
 
     def _on_error(self, line):
         code = line.num(0, -1)
         why = _why(code, line.bytes().decode())
-        s = self.sess
         if code == 35841:
             why = 'PDP context deactivated (%s)' % why
             self._trouble(ATTACH, why)
             err = NetDown(ENETDOWN, why)
         else:
             err = Closed(ECONNRESET, 'socket 1: ' + why)
-        if s is not None:
+        if self.sess is not None:
             self.said = True
-            s.fail(err)
+            self.sess.fail(err)
 
     def _rx(self, buf, start, end):
         # The data-mode stream (C.3): DLE pairs un-escaped into the session's ring; a bare ETX
-        # ends the session and the bytes after it are lines again.
-        if self._boot is not None and self._banner(buf, start, end):
-            self.flow = False
-            self._trouble(SYNC, 'module restarted (+WIND: 13 in the data stream)')
-            return end - start
+        # ends it, the line after says how (OK_Info_SocketClosed or #CME ERROR).
+        if self.gp:
+            # GP §8: +WIND: 13 at start-up, the only sign of a restart in a data mode
+            m = self._m
+            i = start
+            while i < end:
+                if not m:
+                    i = buf.find(b'\r', i, end)
+                    if i < 0:
+                        break
+                if buf[i] == _WIND[m]:
+                    m += 1
+                    i += 1
+                    if m == len(_WIND):
+                        self._m = 0
+                        self.flow = False
+                        self._trouble(SYNC, 'module restarted (+WIND: 13 in the data stream)')
+                        return end - start
+                elif m:
+                    m = 0
+                else:
+                    i += 1
+            self._m = m
         s = self.sess
         i = start
         while i < end:
@@ -194,37 +210,14 @@ class Wavecom(Modem):
             if j > i:
                 s.put(buf, i, j)
             if j == end:
-                break
+                return None
             i = j + 1
             if j == d:
                 self._dle = True
             else:
-                # the end; the line after it says how: OK_Info_SocketClosed or #CME ERROR
                 self.flow = False
                 return i - start
         return None
-
-    def _banner(self, buf, start, end):
-        pat = self._boot
-        m = self._m
-        i = start
-        while i < end:
-            if not m:
-                i = buf.find(b'\r', i, end)
-                if i < 0:
-                    break
-            if buf[i] == pat[m]:
-                m += 1
-                i += 1
-                if m == len(pat):
-                    self._m = 0
-                    return True
-            elif m:
-                m = 0
-            else:
-                i += 1
-        self._m = m
-        return False
 
     # -- exchanges -------------------------------------------------------------------------
     def _do(self, text, timeout_ms=10000, stream=None, refuse=False):
@@ -236,18 +229,15 @@ class Wavecom(Modem):
         c.stream = None
         if r.status == OK:
             raise Return(r)
-        what = c.text()
-        if r.status == TIMEOUT:
-            # it may sit in a data mode we lost track of: resync (_sync starts with an ETX)
-            self._trouble(SYNC, 'no answer to %r' % what)
-            raise TimedOut(ETIMEDOUT, '%r: no answer' % what)
-        why = _why(r.code, r.error())
-        if r.code == 35867:               # MT restarts silently: this is how it shows
-            self._trouble(SYNC, 'no GPRS connection')
-            raise NetDown(ENETDOWN, what + ': ' + why)
-        if refuse:
-            raise Refused(ECONNREFUSED, what + ': ' + why)
-        raise NetError(EIO, what + ': ' + why)
+        code = r.code
+        what = (c.text() if c.n > 1 else 'ETX') + ': ' + _why(code, r.error())
+        if r.status == TIMEOUT or code == 35867:
+            # no answer: it may sit in a data mode we lost track of (_sync sends an ETX);
+            # 35867 (no GPRS connection) is how a silent Multi-Tech restart shows
+            self._trouble(SYNC, what)
+            yield                 # the supervisor takes the module back first
+            raise TimedOut(ETIMEDOUT, what) if code < 0 else NetDown(ENETDOWN, what)
+        raise Refused(ECONNREFUSED, what) if refuse else NetError(EIO, what)
 
     def _param(self, name, value):
         """AT<name>=<value>, unless the module holds that value already."""
@@ -259,31 +249,20 @@ class Wavecom(Modem):
             yield self._do('AT%s=%s' % (name, value))
             self._regs[name] = value
 
-    def _claim(self, what):
-        if self.hold is not None:
-            raise Unsupported(EOPNOTSUPP, '%s: the module is busy with %r (one session or '
-                              'service at a time, no AT command in data mode)' % (what, self.hold))
-        self.hold = what
-
-    def _ready(self, timeout_ms):
+    def _ready(self, timeout_ms, what):
         if self.trouble is not None:
-            yield             # the supervisor acts on it first
+            yield                 # the supervisor acts on it first
         yield self.wait_ready(timeout_ms)
-
-    def _stream(self, s):
-        self.sess = s
-        self.flow = True
-        self.said = self._dle = False
-        self._m = 0
+        if self.hold is not None:
+            raise Unsupported(EOPNOTSUPP, '%s: busy with %r (one session at a time, no AT '
+                              'command in data mode)' % (what, self.hold))
+        self.hold = what
 
     # -- sockets ---------------------------------------------------------------------------
     def new_socket(self, kind, timeout_ms):
-        yield self._ready(timeout_ms)
-        self._claim('socket')
-        try:
-            s = yield Modem.new_socket(self, kind, timeout_ms)
-        finally:
-            self.hold = None
+        yield self._ready(timeout_ms, 'socket')
+        self.hold = None
+        s = yield Modem.new_socket(self, kind, timeout_ms)
         self.hold = s
         raise Return(s)
 
@@ -304,9 +283,11 @@ class Wavecom(Modem):
             yield self._param('#TCPPORT', '1,%d' % port_)
             text = 'AT#OTCP=1'
         # the stream starts right after OK_Info_WaitingForData, maybe in the same read
-        self._stream(s)
+        self.sess = s
+        self.flow = True
+        self.said = self._dle = False
         try:
-            yield self._do(text, timeout_ms, self._rx_fn, True)
+            yield self._do(text, timeout_ms, self._rx, True)
         except BaseException:
             self.sess = None
             self.flow = False
@@ -333,26 +314,27 @@ class Wavecom(Modem):
         raise Return(s)
 
     def send(self, s, data, n, timeout_ms):
-        # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place, TX at a time
+        # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place
         uart = self.chan.uart
         tx = self._tx
+        cap = len(tx)
         if isinstance(data, memoryview):
-            data = bytes(data[:n])
+            data = bytearray(data[:n])     # find() below: bytes or bytearray
         mv = memoryview(data)
         e = data.find(_ETX, 0, n)
         d = data.find(_DLE, 0, n)
         i = 0
         while i < n:
             k = 0
-            while k < TX - 1 and i < n:
+            while k < cap - 1 and i < n:
                 j = n
                 if 0 <= e < j:
                     j = e
                 if 0 <= d < j:
                     j = d
                 if j > i:
-                    if j - i > TX - k:
-                        j = i + TX - k
+                    if j - i > cap - k:
+                        j = i + cap - k
                     tx[k:k + j - i] = mv[i:j]
                     k += j - i
                     i = j
@@ -370,7 +352,7 @@ class Wavecom(Modem):
             while uart.any():
                 yield
             if s is not self.sess or not self.flow:
-                raise s.err or Closed(ECONNRESET, 'socket %d: session ended' % s.id)
+                raise s.err or Closed(ECONNRESET, 'socket 1: session ended')
             uart.write(tx, k)
 
     def close(self, s):
@@ -401,23 +383,11 @@ class Wavecom(Modem):
         self.need('sendto')       # MT #OUDP: one peer, fixed at open
 
     # -- services --------------------------------------------------------------------------
-    def resolve(self, host, timeout_ms=0):
-        self.need('dns')          # names are resolved inside #OTCP only
-
-    def udp_service(self, port_, timeout_ms=0):
-        self.need('udp service')
-
-    def _service(self, what):
-        yield self._ready(30000)
-        self._claim(what)
-
     def ping(self, host, count=4, timeout_s=4):
-        """(sent, received, lost, min_ms, max_ms, avg_ms), MT Chapter 7; count <= 10 (one
-        response line each)."""
+        """(sent, received, lost, min_ms, max_ms, avg_ms), MT Chapter 7. One response line per
+        request: beyond the channel's max_lines (12) they are not counted."""
         self.need('ping')
-        if count > 10:
-            raise ValueError('at most 10 pings')
-        yield self._service('ping')
+        yield self._ready(30000, 'ping')
         got = []
         try:
             yield self._param('#PINGREMOTE', '"%s"' % host)
@@ -427,9 +397,9 @@ class Wavecom(Modem):
             r = yield self._do('AT#PING', (count * timeout_s + 10) * 1000)
             for i in range(r.nlines):
                 ln = r.line(i)            # '"host" is alive : time = 900 ms'
-                k = ln.find(b'time = ')
-                if k >= 0:
-                    got.append(int(ln[k + 7:ln.find(b' ', k + 7)]))
+                k = ln.find(b'= ')
+                if k > 0:
+                    got.append(int(ln[k + 2:-3]))
         finally:
             self.hold = None
         n = len(got)
@@ -441,7 +411,7 @@ class Wavecom(Modem):
         """The module's clock set by SNTP, as it prints it: 'yy/mm/dd,hh:mm:ss' with the
         AT+EGNTPUTC offset (GP §5)."""
         self.need('ntp')
-        yield self._service('ntp')
+        yield self._ready(30000, 'ntp')
         try:
             yield self._param('+EGNTPPORT', '%d' % port_)
             t = min(max(timeout_ms // 1000, 10), 300)

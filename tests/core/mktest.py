@@ -73,3 +73,17 @@ def tmpdir():
         path = '/tmp/modemkit-%d-%d' % (time.ticks_ms(), _tmp_count[0])
         os.mkdir(path)
         return path
+
+
+def heap_locked(fn):
+    """Run fn() with MicroPython's heap locked; return the MemoryError it hit, or None."""
+    import micropython
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        fn()
+        err = None
+    except MemoryError as e:
+        err = e
+    micropython.heap_unlock()
+    return err

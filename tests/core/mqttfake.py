@@ -9,7 +9,7 @@ from modemkit.sock import Socket, TCP, OPEN, CLOSED
 class FakeModem(object):
     SEND_CHUNK = 1460
 
-    def __init__(self, tx_size=1024, rx_size=1024):
+    def __init__(self, tx_size=256, rx_size=256):
         self.clock = FakeClock()
         self.sched = Scheduler(self.clock)
         self.tx_ev = Event(self.sched)
@@ -53,7 +53,7 @@ class Broker(object):
     def __init__(self, modem):
         self.modem = modem
         self.sock = None
-        self.buf = bytearray(2048)
+        self.buf = bytearray(512)
         self.n = 0
         self.packets = []            # (type byte, body bytes) — recording allocates
         self.record = True

@@ -4,7 +4,8 @@
 
 - mpy-cross: compiles every on-target file (lib/, apps/, tests/core/) into build/mpy/;
 - micropython: the portable tests from build/mpy on the real MicroPython unix port, one process
-  per test module, under a hard heap cap (`-X heapsize`);
+  per test module, under a hard heap cap (`-X heapsize`; a module may ask for a different cap
+  with a line `# micropython-heap: 96K`, and the summary says so);
 - py27-syntax: the Python 2.7 check of lib/, apps/ and tests/core/;
 - cpython: pytest over tests/ (portable and host tests).
 The last lines are one summary per interpreter, 'NAME: N passed, N failed[, N skipped]'; the exit
@@ -81,7 +82,8 @@ def run_micropython(heap):
     core = os.path.join(MPY_TREE, 'tests', 'core')
     modules = sorted(f[:-4] for f in os.listdir(core) if f.startswith('test_') and f.endswith('.mpy'))
     for mod in modules:
-        cmd = [mp, '-X', 'heapsize=' + heap, 'tests/run_portable.py', '--root', MPY_TREE, mod]
+        cap = _heap_of(mod, heap)
+        cmd = [mp, '-X', 'heapsize=' + cap, 'tests/run_portable.py', '--root', MPY_TREE, mod]
         try:
             p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                                timeout=MODULE_TIMEOUT_S)
@@ -98,10 +100,17 @@ def run_micropython(heap):
         if not ok:
             if not m or not int(m.group(2)):
                 res.failed += 1        # crashed before its summary (e.g. MemoryError on import)
-            print('--- micropython %s (heap %s) ---\n%s' % (mod, heap, out.rstrip()))
+            print('--- micropython %s (heap %s) ---\n%s' % (mod, cap, out.rstrip()))
         else:
-            print('micropython %-24s %s' % (mod, m.group(0)))
+            print('micropython %-24s heap %-5s %s' % (mod, cap, m.group(0)))
     return res
+
+
+def _heap_of(mod, default):
+    src = os.path.join(ROOT, 'tests', 'core', mod + '.py')
+    with open(src, encoding='utf-8') as f:
+        m = re.search(r'^# micropython-heap: (\S+)', f.read(), re.M)
+    return m.group(1) if m else default
 
 
 def run_py27():

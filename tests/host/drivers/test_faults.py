@@ -9,7 +9,7 @@ from modemkit.sock import NetError, NetDown, Closed, TimedOut
 
 from rig import Rig
 
-DIALECTS = ['quectel']
+DIALECTS = ['quectel', 'telit']
 
 
 def echo_once(rig, port, payload=b'ping after recovery'):

@@ -91,3 +91,33 @@ def test_umqtt_simple_publishes_through_wavecom(mosquitto, variant):
         sys.modules.pop('umqtt.simple', None)
     assert got == [('modemkit/wavecom', b'sample \x03%d\x10' % i) for i in range(5)], got
     assert rig.sim.mode == 'command'        # disconnect() closed the session with an ETX
+
+
+def test_umqtt_simple_publishes_through_telit(mosquitto):
+    """The same, through the Telit IP Easy driver (#SD in command mode, #SSENDEXT, #SRECV)."""
+    from modemkit import usock
+    fetch_umqtt_simple()
+    rig = Rig('telit', sim={'hosts': {'broker.test': '127.0.0.1'}})
+    rig.run(rig.drv.wait_ready(60000))
+    saved = {k: sys.modules.get(k) for k in ('socket', 'usocket')}
+    sub = Subscriber(mosquitto.port, 'modemkit/#')
+    try:
+        usock.install(rig.drv)
+        sys.modules.pop('umqtt.simple', None)
+        mqtt = umqtt_simple()
+        client = mqtt.MQTTClient('umqtt-through-telit', 'broker.test', port=mosquitto.port,
+                                 keepalive=30)
+        client.connect()
+        for i in range(5):
+            client.publish(b'modemkit/telit', b'sample %d' % i, qos=1 if i % 2 else 0)
+        client.disconnect()
+        got = sub.wait_for(5)
+    finally:
+        sub.stop()
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+        sys.modules.pop('umqtt.simple', None)
+    assert got == [('modemkit/telit', b'sample %d' % i) for i in range(5)], got

@@ -1,5 +1,7 @@
 """The Wavecom driver against the emulated module (in-process, fake clock), both variants:
 Multi-Tech (MT) and GenPro 2Xe (GP)."""
+import ast
+import io
 import os
 import random
 import socket
@@ -82,6 +84,37 @@ def test_tcp_echo_100k_with_etx_and_dle(variant, tcp_echo_server):
     assert bytes(tcp_echo_server.received) == data
     # the host's ETX ended the session: the module is back in command mode, socket 1 is free
     assert rig.sim.mode == 'command' and rig.sim.tcp[1] is None
+
+
+def test_wire_bytes_of_a_session(tcp_echo_server):
+    # C.3 (MT #OTCP, GP §7.4.7): ETX and DLE escaped both ways, a bare ETX closes (echoed),
+    # then OK_Info_SocketClosed and OK
+    rig = wrig(MT)
+    rig.fe.wire.trace = trace = io.StringIO()
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s.send(b'a\x03b\x10c')
+        buf = bytearray(16)
+        n = yield s.recv_into(buf, 5000)
+        yield s.close()
+        raise Return(bytes(buf[:n]))
+
+    assert rig.run(main()) == b'a\x03b\x10c'
+    up, down = wire_bytes(trace)
+    assert up.endswith(b'AT#OTCP=1\ra\x10\x03b\x10\x10c\x03\r'), up[-40:]
+    assert down.endswith(b'\r\nOK_Info_WaitingForData\r\na\x10\x03b\x10\x10c'
+                         b'\x03\r\nOK_Info_SocketClosed\r\n\r\nOK\r\n'), down[-80:]
+
+
+def wire_bytes(trace):
+    """(host -> module, module -> host) bytes of a wire trace."""
+    up, down = bytearray(), bytearray()
+    for line in trace.getvalue().splitlines():
+        _, arrow, data = line.split(' ', 2)
+        (up if arrow == '>' else down).extend(ast.literal_eval(data))
+    return bytes(up), bytes(down)
 
 
 @BOTH
@@ -280,16 +313,27 @@ def test_ntp_genpro(sntp_server):
 
 
 @BOTH
-def test_capabilities_say_what_works(variant):
+def test_capabilities_say_what_works(variant, tcp_echo_server):
     rig = wrig(variant)
     caps = {MT: ('tcp', 'udp', 'listen', 'ping'), GP: ('tcp', 'listen', 'ntp')}[variant]
     assert rig.drv.CAPS == caps
-    for fn, args in ((rig.drv.resolve, ('echo.test',)), (rig.drv.udp_service, (5000,)),
-                     (rig.drv.ping if variant == GP else rig.drv.ntp, ('x',))):
-        with pytest.raises(Unsupported):
-            gen = fn(*args)
-            if gen is not None:
-                next(gen)
+    for cap in ('dns', 'udp' if variant == GP else 'ntp', 'ping' if variant == GP else 'fax'):
+        with pytest.raises(Unsupported, match='Wavecom: no %s on this module' % cap):
+            rig.drv.need(cap)
+    other = rig.drv.ping if variant == GP else rig.drv.ntp
+    with pytest.raises(Unsupported):
+        next(other('x'))
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        try:
+            yield s.sendto(b'x', ('127.0.0.1', 9))      # #OUDP/#OTCP: one peer, fixed at open
+        except Unsupported as e:
+            yield s.close()
+            raise Return(str(e))
+
+    assert 'no sendto' in rig.run(main())
 
 
 # -- faults, both variants (test_faults.py runs the four on the rig's default, Multi-Tech) --
@@ -316,7 +360,7 @@ def test_fault_peer_reset(variant, tcp_echo_server):
     (kind, waited), sent, again = rig.run(main())
     # MT Chapter 5: ETX then '#CME ERROR: 37952' (the emulator's reading of a reset)
     assert kind in ('eof', 'Closed') and waited < 1000, (kind, waited)
-    assert sent == '[Errno 104] socket 1: #CME ERROR: 37952 reset by the peer', sent
+    assert sent == '[Errno 104] socket 1: #CME ERROR: 37952 reset by peer', sent
     assert again == b'ping after recovery'
 
 
@@ -386,7 +430,7 @@ def test_fault_reboot_multitech_shows_at_close(tcp_echo_server):
     (kind, waited), again = rig.run(main())
     assert kind == 'TimedOut', kind
     assert again == b'ping after recovery'
-    assert any("-> sync (no answer to '\\x03')" in m for m in rig.transitions()), \
+    assert any('-> sync (ETX: timeout)' in m for m in rig.transitions()), \
         rig.transitions()
 
 
@@ -406,7 +450,8 @@ def test_fault_reboot_multitech_idle_shows_at_next_open(tcp_echo_server):
         raise Return((first, again))
 
     assert rig.run(main()) == ('NetDown', b'ping after recovery')
-    assert any('-> sync (no GPRS connection' in m for m in rig.transitions()), \
+    assert any('-> sync (AT#OTCP=1: #CME ERROR: 35867 no GPRS connection)' in m
+               for m in rig.transitions()), \
         rig.transitions()
 
 
@@ -445,3 +490,42 @@ def test_fault_garbled_bytes(variant, tcp_echo_server):
         assert outcome in ('ok', 'TimedOut', 'Closed', 'NetError', 'NetDown'), outcome
         assert elapsed < 120000, elapsed
         assert again == b'ping after recovery', (seed, again)
+
+
+def test_fault_reboot_multitech_idle_found_by_polling(tcp_echo_server):
+    # in command mode the lifecycle asks AT#VSTATE every poll_ms: a silent restart shows
+    rig = wrig(MT, board={'poll_ms': 10000})
+
+    def main():
+        yield ready(rig)
+        rig.sim.reboot()
+        yield rig.sched.sleep_ms(15000)
+        again = yield echo_once(rig, tcp_echo_server.port)
+        raise Return(again)
+
+    assert rig.run(main()) == b'ping after recovery'
+    assert any('-> sync (AT#VSTATE: not connected)' in m for m in rig.transitions()), \
+        rig.transitions()
+
+
+def test_lifecycle_sends_nothing_into_a_session(tcp_echo_server):
+    # the poll (AT#VSTATE) waits while the port is in data mode: it would be payload there
+    rig = wrig(MT, board={'poll_ms': 5000})
+    rig.fe.wire.trace = trace = io.StringIO()
+    polls = []
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        polls.append(wire_bytes(trace)[0].count(b'AT#VSTATE'))
+        yield rig.sched.sleep_ms(30000)
+        yield s.send(b'only this')
+        buf = bytearray(32)
+        n = yield s.recv_into(buf, 5000)
+        yield s.close()
+        yield rig.sched.sleep_ms(6000)           # polling again once the session is over
+        raise Return(bytes(buf[:n]))
+
+    assert rig.run(main()) == b'only this'
+    assert bytes(tcp_echo_server.received) == b'only this'
+    assert wire_bytes(trace)[0].count(b'AT#VSTATE') == polls[0] + 1

@@ -79,7 +79,8 @@ def test_long_response_is_split_with_a_digest_per_segment():
     parts = smsdigest.build_response(PWD, text, session=7)
     assert [len(p) for p in parts] == [140, 140, 30 + 285 - 220]
     decoded = [smsdigest.parse_response(p, [PWD]) for p in parts]
-    assert [(d.segment, d.segments, d.session) for d in decoded] == [(1, 3, 7), (2, 3, 7), (3, 3, 7)]
+    assert [(d.segment, d.segments, d.session) for d in decoded] == [
+        (1, 3, 7), (2, 3, 7), (3, 3, 7)]
     assert b''.join(d.text for d in decoded) == text
 
 
@@ -105,3 +106,17 @@ def test_dcs_alphabets():
     assert smsdigest.dcs_alphabet(0x15) == '8bit'
     assert smsdigest.dcs_alphabet(0xF4) == '8bit'
     assert smsdigest.dcs_alphabet(0x08) == 'ucs2'
+
+
+def test_deliver_timestamp_with_a_negative_time_zone_round_trips():
+    pdu = smsdigest.deliver_pdu('', MOBILE, (24, 1, 2, 3, 4, 5, -12), b'\x01\x02')
+    parsed = smsdigest.parse_deliver_pdu(pdu)
+    assert (parsed.smsc, parsed.timestamp, parsed.user_data) == ('', (24, 1, 2, 3, 4, 5, -12),
+                                                                  b'\x01\x02')
+
+
+def test_only_8bit_pdus_and_known_alphabets():
+    with pytest.raises(ValueError):
+        smsdigest.submit_pdu(SMSC, MOBILE, b'AT', dcs=0x00)
+    with pytest.raises(ValueError):
+        smsdigest.dcs_alphabet(0x0C)                               # reserved alphabet

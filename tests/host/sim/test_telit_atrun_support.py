@@ -1,6 +1,5 @@
-"""Shared helpers for the TCPATRUN / SMSATRUN / script-store tests (no tests here): the Telit
-modem with the ATRUN mixins, a harness with an active context, and a real TCP peer on 127.0.0.1
-that the fake-clock harness drives."""
+"""Shared helpers for the TCPATRUN / SMSATRUN tests (no tests here): a Telit harness with an
+active context, and a real TCP peer on 127.0.0.1 that the fake-clock harness drives."""
 
 import socket
 
@@ -8,22 +7,13 @@ import pytest
 
 from harness import Harness
 from mktools.sim.telit import TelitModem
-from mktools.sim.telit_atrun import AtRunMixin
-from mktools.sim.telit_scripts import ScriptStoreMixin
 
 PEER_MAX = 1 << 20
 
 
-def modem_class():
-    """TelitModem with the script store and ATRUN (telit.py may already include the mixins)."""
-    if issubclass(TelitModem, AtRunMixin) and issubclass(TelitModem, ScriptStoreMixin):
-        return TelitModem
-    return type('AtRunTelit', (ScriptStoreMixin, AtRunMixin, TelitModem), {})
-
-
 def make_harness(config=None, activate=True):
     """HE910, verbose errors, echo off on the serial port, cid 1 defined (and active)."""
-    h = Harness(modem_class(), config={'variant': 'he910', 'activation_s': 0.1, **(config or {})})
+    h = Harness(TelitModem, config={'variant': 'he910', 'activation_s': 0.1, **(config or {})})
     assert h.cmd('ATE0') == ['OK']
     assert h.cmd('AT+CMEE=2') == ['OK']
     assert h.cmd('AT+CGDCONT=1,"IP","Access_Point_Name"') == ['OK']

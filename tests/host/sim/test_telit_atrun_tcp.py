@@ -4,7 +4,8 @@ execution timeout and the blocking commands, all with real TCP peers on 127.0.0.
 
 import pytest
 
-from test_telit_atrun_support import Peer, accept, free_port, host_listener, make_harness, peers  # noqa: F401
+from test_telit_atrun_support import Peer, accept, free_port, make_harness
+from test_telit_atrun_support import host_listener, peers  # noqa: F401  (fixtures)
 
 USER, PASSWORD = 'testuser', 'testpassw'
 

@@ -3,7 +3,7 @@ close/reset, stalls, a full receive buffer; and AT instances sharing one module.
 
 import pytest
 
-from test_telit_support import Port, escape, make_harness, send_ext, srecv, th  # noqa: F401
+from test_telit_support import Port, make_harness, send_ext, srecv, th  # noqa: F401
 
 
 def test_reboot_drops_everything_and_keeps_nvm(th, tcp_echo_server):

@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from test_telit_support import escape, free_port, srecv, th  # noqa: F401
+from test_telit_support import free_port, make_harness, srecv, th  # noqa: F401
 
 
 def refused(sock):
@@ -109,7 +109,6 @@ def test_second_connection_while_busy_is_refused(listening):
 
 
 def test_listening_needs_an_active_context():
-    from test_telit_support import make_harness
     with make_harness() as h:
         assert h.cmd(f'AT#SL=1,1,{free_port()}') == ['ERROR']
 

@@ -7,19 +7,11 @@ import pytest
 
 from harness import Harness
 from mktools.sim.telit import TelitModem
-from mktools.sim.telit_scripts import ScriptStoreMixin
-
-
-def modem_class():
-    """TelitModem with the script store (telit.py may already include the mixin)."""
-    if issubclass(TelitModem, ScriptStoreMixin):
-        return TelitModem
-    return type('ScriptTelit', (ScriptStoreMixin, TelitModem), {})
 
 
 @pytest.fixture
 def h():
-    with Harness(modem_class(), config={'script_capacity': 1000}) as harness:
+    with Harness(TelitModem, config={'script_capacity': 1000}) as harness:
         assert harness.cmd('ATE0') == ['OK']
         assert harness.cmd('AT+CMEE=2') == ['OK']
         yield harness
@@ -37,7 +29,7 @@ def write_script(h, name, content, hidden=None):
 
 def test_20kb_script_round_trips_byte_for_byte():
     content = bytes(random.Random(7).randrange(256) for _ in range(20 * 1024))
-    with Harness(modem_class()) as h:
+    with Harness(TelitModem) as h:
         h.cmd('ATE0')
         assert h.cmd('AT#WSCRIPT="big.py",20480') == ['>>>']
         done = h.modem.results
@@ -123,7 +115,7 @@ def test_escript_does_not_check_the_file_exists(h):
 def test_store_survives_reboot_and_the_enabled_script_starts():
     started = []
 
-    class Recording(modem_class()):
+    class Recording(TelitModem):
         def on_script_start(self, name, source):
             started.append((name, source))
 

@@ -148,9 +148,10 @@ def replay(h, transcript, dte=None, actions=None, timeout_s=15.0, **values):
 
     `AT...` lines are typed; `> text` expects the prompt then types `text` (`<Ctrl-Z>` = 0x1A);
     `+++` is the guarded escape; `<type:text>` types online data; `<advance:s>` lets `s` fake
-    seconds pass; `<name>` runs `actions[name]()`; `<line:text>` and anything else is an expected output line (`<any>` matches any text).
-    `← comments` (the seed's own) are dropped, `{name}` is filled from `values`.  Echo is
-    turned off first, as the transcripts show each command once."""
+    seconds pass; `<name>` runs `actions[name]()`; `<line:text>` and any other line is an
+    expected output line (`<any>` matches any text).  `← comments` (the seed's own) are
+    dropped, `{name}` is filled from `values`.  Echo is turned off first, as the transcripts
+    show each command once."""
     port = dte or h
     actions = actions or {}
     assert port.cmd('ATE0')[-1] == 'OK'
@@ -195,7 +196,7 @@ def replay(h, transcript, dte=None, actions=None, timeout_s=15.0, **values):
         else:
             expected.append(line)
     settle()
-    h.advance(0.5)
+    h.advance(0.2)                  # nothing unexpected trails the last line
     assert _matches(received(), expected), (received(), expected)
 
 

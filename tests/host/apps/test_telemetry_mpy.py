@@ -1,0 +1,142 @@
+"""The telemetry app on the real MicroPython unix port, through `modemkit sim` on a pty, to a
+real mosquitto, watched by an independent paho subscriber: faults on every side, no sample lost.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+
+from mktools import demo     # noqa: E402
+
+# Heap cap for the app: the smallest that runs it today plus margin (README, "Memory").
+HEAP = demo.HEAP
+
+
+@pytest.fixture
+def rig(tmp_path):
+    if not demo.tool('micropython'):
+        pytest.skip('the MicroPython unix port is not installed')
+    r = Run(str(tmp_path))
+    yield r
+    r.close()
+
+
+class Run:
+    def __init__(self, work):
+        self.work = work
+        self.broker = demo.Broker(work)
+        self.sntp = demo.SntpServer()
+        self.appdir = os.path.join(work, 'app')
+        demo.compile_app(self.appdir)
+        self.sim = self.app = None
+        self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True)
+        self.output = []
+
+    def start_sim(self, *faults):
+        link = os.path.join(self.work, 'tty')
+        self.sim = subprocess.Popen(
+            [sys.executable, '-m', 'mktools.sim.cli', '--dialect', 'quectel', '--pty', link,
+             '--host', 'broker.test=127.0.0.1', '--host', 'time.test=127.0.0.1'] + list(faults),
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools') + os.pathsep +
+                     os.path.join(ROOT, 'lib')))
+        assert 'modemkit sim' in self.sim.stdout.readline()
+        return link
+
+    def start_app(self, link, count, period_ms, broker_port=None):
+        with open(os.path.join(demo.ROOT, 'boardcfg', 'desktop-quectel.json')) as f:
+            cfg = json.load(f)
+        cfg['serial']['port'] = link
+        cfg['mqtt'].update(port=broker_port or self.broker.port, prefix='mk', backoff_max_ms=3000)
+        cfg['telemetry'].update(period_ms=period_ms, queue_path=os.path.join(self.work, 'q'),
+                                queue_bytes=65536,
+                                ntp='time.test', ntp_port=self.sntp.port)
+        board = os.path.join(self.work, 'board.json')
+        with open(board, 'w') as f:
+            json.dump(cfg, f)
+        self.app = subprocess.Popen(
+            [demo.tool('micropython'), '-X', 'heapsize=' + HEAP, '-c',
+             'import main; main.main(%r, %d)' % (board, count)],
+            cwd=self.appdir, env=dict(os.environ, MICROPYPATH=self.appdir),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._collect, args=(self.app,), daemon=True).start()
+
+    def _collect(self, proc):
+        for line in proc.stdout:
+            self.output.append(line.rstrip())
+
+    def wait_samples(self, n, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while self.watcher.samples < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.watcher.samples
+
+    def close(self):
+        self.watcher.stop()
+        for p in (self.app, self.sim):
+            demo.stop(p)
+        self.broker.stop()
+
+
+def test_500_samples_through_broker_restarts_pdp_loss_and_module_reboot(rig):
+    link = rig.start_sim('--pdp-deact-after', '6', '--reboot-after', '14')
+    rig.start_app(link, 500, 40)
+    time.sleep(9)
+    rig.broker.stop()                  # broker restart 1
+    time.sleep(1.5)
+    rig.broker.start()
+    time.sleep(8)
+    rig.broker.stop()                  # broker restart 2
+    time.sleep(1.5)
+    rig.broker.start()
+    got = rig.wait_samples(500, 120)
+    rig.app.wait(30)
+    out = '\n'.join(rig.output[-40:])
+    assert got == 500, out
+    seqs = rig.watcher.seen['sim-ec21']
+    assert seqs == set(range(1, 501)) and rig.watcher.lost() == 0, out     # gaps: 0
+    log = '\n'.join(rig.output)
+    assert 'PDP context deactivated' in log and 'module restarted' in log, log[-2000:]
+    assert log.count('mqtt: up') >= 3, log[-2000:]
+    print('duplicates: %d' % rig.watcher.duplicates)
+
+
+def test_killed_app_loses_nothing_already_queued(rig, tmp_path):
+    from conftest import free_port
+    link = rig.start_sim()
+    rig.start_app(link, 0, 50, broker_port=free_port())      # no broker there: all queue up
+    deadline = time.monotonic() + 60
+    while not any('-> ready' in l for l in rig.output) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.5)
+    rig.app.kill()                     # mid-run, without warning
+    rig.app.wait(5)
+    queued = _queued(os.path.join(rig.work, 'q.q'))
+    assert queued >= 20, queued
+    rig.start_app(link, 5, 50)          # the restarted app, now with a broker
+    got = rig.wait_samples(queued + 5, 90)
+    rig.app.wait(30)
+    seqs = rig.watcher.seen['sim-ec21']
+    assert got == queued + 5 and seqs == set(range(1, queued + 6)), (got, sorted(seqs)[:5],
+                                                                     '\n'.join(rig.output[-30:]))
+
+
+def _queued(path):
+    """Records in a queue file (headers: A5 len:2 crc:2)."""
+    data = open(path, 'rb').read()
+    n = pos = 0
+    while pos + 5 <= len(data) and data[pos] == 0xA5:
+        size = data[pos + 1] << 8 | data[pos + 2]
+        if pos + 5 + size > len(data):
+            break
+        pos += 5 + size
+        n += 1
+    return n
