@@ -56,7 +56,7 @@ class Sim:
             self.proc.kill()
 
 
-@pytest.mark.parametrize('dialect', ['quectel'])
+@pytest.mark.parametrize('dialect', ['quectel', 'telit', 'wavecom'])
 def test_driver_on_micropython_through_pty(dialect, mpy_lib, tmp_path, tcp_echo_server,
                                           udp_echo_server, sntp_server):
     mp = tool('micropython')
