@@ -4,6 +4,8 @@ store-and-forward queue until the broker acknowledged it (QoS 1), keep <prefix>/
 
 Sample payload: {"seq":N,"t":T,"m":"<modem state>","q":<queued>,"<sensor>":value,...}
 where T is Unix time in ms once NTP answered, else milliseconds since start ("t0":1 then).
+With the Telit module's own MQTT client (board "mqtt": {"native": true}), whose AT command
+cannot carry double quotes, the same fields go as text: seq=N t=T m=<state> q=<queued> ...
 Commands on cmd: b'period=<ms>' changes the period; b'ping' answers on <prefix>/<device>/pong.
 """
 from modemkit.modem import STATE_NAMES
@@ -44,7 +46,12 @@ class Telemetry(object):
         self.limit = tcfg.get('count', 0)            # stop sampling after this many (0: never)
         self.sensors = sensors
         self.queue = Queue(tcfg.get('queue_path', 'telemetry'), tcfg.get('queue_bytes', 16384))
-        self.client = MQTT(modem, mq['host'], mq.get('port', 1883), client_id=mq['device'],
+        self.kv = mq.get('native', False)
+        if self.kv:
+            from modemkit.mqtt_telit import TelitMQTT as client_cls
+        else:
+            client_cls = MQTT
+        self.client = client_cls(modem, mq['host'], mq.get('port', 1883), client_id=mq['device'],
                            keepalive=mq.get('keepalive', 60), clean=False,
                            will=(self.t_status, b'offline', 1, True), on_message=self._on_cmd,
                            max_packet=mq.get('max_packet', 256), window=mq.get('window', 2),
@@ -87,14 +94,20 @@ class Telemetry(object):
         s = self.sched
         clock = s.clock
         due = clock.ticks_ms()
+        if self.kv:
+            head, field, tail = 'seq=%d t=%d', ' %s=%s', ''
+        else:
+            head, field, tail = '{"seq":%d,"t":%d', ',"%s":%s', '}'
         while not self.limit or self.sampled < self.limit:
-            parts = ['{"seq":%d,"t":%d' % (self.queue.next_seq, self._now_ms())]
+            parts = [head % (self.queue.next_seq, self._now_ms())]
             if self.epoch_ms is None:
-                parts.append(',"t0":1')
-            parts.append(',"m":"%s","q":%d' % (STATE_NAMES[self.modem.state], len(self.queue)))
+                parts.append(field % ('t0', 1))
+            state = STATE_NAMES[self.modem.state]
+            parts.append(field % ('m', state if self.kv else '"%s"' % state))
+            parts.append(field % ('q', len(self.queue)))
             for name, sensor in self.sensors:
-                parts.append(',"%s":%.2f' % (name, sensor.read()))
-            parts.append('}')
+                parts.append(field % (name, '%.2f' % sensor.read()))
+            parts.append(tail)
             self.queue.append(''.join(parts).encode())
             self.sampled += 1
             self.queued.set()

@@ -127,6 +127,20 @@ def stop(proc):
             proc.kill()
 
 
+def parse_sample(payload):
+    """A telemetry sample: JSON, or the key=value text of the Telit module's own MQTT client."""
+    if payload[:1] == b'{':
+        return json.loads(payload)
+    sample = {}
+    for part in payload.decode().split():
+        key, _, value = part.partition('=')
+        try:
+            sample[key] = float(value) if '.' in value else int(value)
+        except ValueError:
+            sample[key] = value
+    return sample
+
+
 class Watcher:
     """The independent subscriber: counts sequence numbers, gaps, duplicates, latency."""
 
@@ -156,7 +170,7 @@ class Watcher:
         if kind != 'telemetry':
             return
         try:
-            sample = json.loads(msg.payload)
+            sample = parse_sample(msg.payload)
             seq = int(sample['seq'])
         except (ValueError, KeyError, TypeError):
             self._print('%-10s malformed sample %r' % (device, msg.payload[:60]))
