@@ -40,10 +40,10 @@ class Run:
         self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True)
         self.output = []
 
-    def start_sim(self, *faults):
+    def start_sim(self, *faults, dialect='quectel'):
         link = os.path.join(self.work, 'tty')
         self.sim = subprocess.Popen(
-            [sys.executable, '-m', 'mktools.sim.cli', '--dialect', 'quectel', '--pty', link,
+            [sys.executable, '-m', 'mktools.sim.cli', '--dialect', dialect, '--pty', link,
              '--host', 'broker.test=127.0.0.1', '--host', 'time.test=127.0.0.1'] + list(faults),
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
             env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools') + os.pathsep +
@@ -51,14 +51,15 @@ class Run:
         assert 'modemkit sim' in self.sim.stdout.readline()
         return link
 
-    def start_app(self, link, count, period_ms, broker_port=None):
-        with open(os.path.join(demo.ROOT, 'boardcfg', 'desktop-quectel.json')) as f:
+    def start_app(self, link, count, period_ms, broker_port=None, board='desktop-quectel'):
+        with open(os.path.join(demo.ROOT, 'boardcfg', board + '.json')) as f:
             cfg = json.load(f)
         cfg['serial']['port'] = link
         cfg['mqtt'].update(port=broker_port or self.broker.port, prefix='mk', backoff_max_ms=3000)
         cfg['telemetry'].update(period_ms=period_ms, queue_path=os.path.join(self.work, 'q'),
-                                queue_bytes=65536,
-                                ntp='time.test', ntp_port=self.sntp.port)
+                                queue_bytes=65536)
+        if cfg['dialect'] == 'quectel':
+            cfg['telemetry'].update(ntp='time.test', ntp_port=self.sntp.port)
         board = os.path.join(self.work, 'board.json')
         with open(board, 'w') as f:
             json.dump(cfg, f)
@@ -84,6 +85,20 @@ class Run:
         for p in (self.app, self.sim):
             demo.stop(p)
         self.broker.stop()
+
+
+@pytest.mark.parametrize('board,sim_args', [
+    ('desktop-telit', ['--variant', 'me910c1']),      # the module's own MQTT client
+    ('desktop-wavecom', ['--variant', 'multitech'])], ids=['telit-native', 'wavecom'])
+def test_other_dialects_end_to_end(rig, board, sim_args):
+    dialect = board.split('-')[1]
+    link = rig.start_sim(*sim_args, dialect=dialect)
+    rig.start_app(link, 20, 100, board=board)
+    got = rig.wait_samples(20, 90)
+    rig.app.wait(30)
+    device = json.load(open(os.path.join(ROOT, 'boardcfg', board + '.json')))['mqtt']['device']
+    assert got == 20 and rig.watcher.seen[device] == set(range(1, 21)), \
+        '\n'.join(rig.output[-30:])
 
 
 def test_500_samples_through_broker_restarts_pdp_loss_and_module_reboot(rig):
