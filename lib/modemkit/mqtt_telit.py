@@ -11,7 +11,7 @@ connection, reconnecting with the same back-off as mqtt.MQTT.
 """
 from modemkit.at import Cmd, OK
 from modemkit.mqtt import (DOWN, CONNECTING, UP, STATE_NAMES, MQTTError, NotConnected,
-                           PacketTooLarge, _b)
+                           PacketTooLarge)
 from modemkit.sched import Event, Return
 
 MESSAGE_MAX = 256

@@ -181,10 +181,12 @@ class Telit(Modem):
         # <connTo> 600 is the guide's default (§6.1, no unit given; 60 s in the AT reference)
         c = Cmd('AT#SD=%d,%d,%d,"%s",0,0,1' % (s.id, s.kind, port_, host), 65000)
         for _ in range(2):
+            # before the command: an SRING for the peer's first bytes (a greeting) may come in
+            # the same read as the OK, and its count must survive
+            s.res = 0
             r = yield self.chan.send(c)
             st = r.status
             if st == OK:
-                s.res = 0
                 s.state = sock.OPEN
                 return
             err = sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))

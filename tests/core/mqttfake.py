@@ -149,3 +149,14 @@ class Broker(object):
             body.extend(b'\x00\x07')
         body.extend(payload)
         self.sock.put(body, 0, len(body))
+
+
+def client(m, **kw):
+    """An MQTT client on the fake modem, started; small buffers (tests run in a small heap)."""
+    from modemkit.mqtt import MQTT
+    kw.setdefault('log', m.log)
+    kw.setdefault('max_packet', 128)
+    kw.setdefault('window', 2)
+    c = MQTT(m, 'broker', client_id='dev1', **kw)
+    c.start()
+    return c

@@ -1,18 +1,8 @@
 """The MQTT client against a fake broker at the byte level (fake clock, every interpreter)."""
 # micropython-heap: 96K  (the MQTT client, the fake broker and the scheduler: see README)
-from mktest import raises
-from mqttfake import FakeModem
-from modemkit.mqtt import MQTT, UP, DOWN, PacketTooLarge, ConnectRefused
+from mqttfake import FakeModem, client
+from modemkit.mqtt import UP
 from modemkit.sched import Return
-
-
-def client(m, **kw):
-    kw.setdefault('log', m.log)
-    kw.setdefault('max_packet', 128)       # small buffers: these tests run in a 64 KiB heap
-    kw.setdefault('window', 2)
-    c = MQTT(m, 'broker', client_id='dev1', **kw)
-    c.start()
-    return c
 
 
 def test_connect_packet_and_connack():

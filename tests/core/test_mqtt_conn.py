@@ -1,18 +1,9 @@
 """The MQTT client: keepalive, reconnection, limits, malformed input (fake broker)."""
 # micropython-heap: 96K  (the MQTT client, the fake broker and the scheduler: see README)
 from mktest import raises
-from mqttfake import FakeModem
-from modemkit.mqtt import MQTT, UP, DOWN, PacketTooLarge, ConnectRefused
+from mqttfake import FakeModem, client
+from modemkit.mqtt import UP, DOWN, PacketTooLarge, ConnectRefused
 from modemkit.sched import Return
-
-
-def client(m, **kw):
-    kw.setdefault('log', m.log)
-    kw.setdefault('max_packet', 128)       # small buffers: these tests run in a 64 KiB heap
-    kw.setdefault('window', 2)
-    c = MQTT(m, 'broker', client_id='dev1', **kw)
-    c.start()
-    return c
 
 
 def test_keepalive_ping_and_dead_broker_detected():
@@ -55,7 +46,7 @@ def test_qos1_resent_with_dup_after_reconnect():
     pid = m.sched.run(main())
     pubs = [p for p in m.broker.packets if p[0] & 0xF0 == 0x30]
     assert [p[0] for p in pubs] == [0x32, 0x3A], pubs      # the second has DUP set
-    assert pubs[0][1] == pubs[1][1]
+    assert pubs[0][1] == pubs[1][1] and pubs[0][1][3:5] == bytes((0, pid))
 
 
 def test_oversized_publish_refused_and_connect_refused():

@@ -30,10 +30,26 @@ def umqtt_simple():
     return umqtt.simple
 
 
-def test_umqtt_simple_publishes_through_the_module(mosquitto):
+CASES = [
+    ('quectel', None, b'sample %d'),
+    ('telit', None, b'sample %d'),
+    # one data-mode session (MT App. B, GP §7.2): the MQTT connection is the module's socket;
+    # payloads with ETX and DLE are escaped on the serial line and arrive intact
+    ('wavecom', 'multitech', b'sample \x03%d\x10'),
+    ('wavecom', 'genpro', b'sample \x03%d\x10'),
+]
+
+
+@pytest.mark.parametrize('dialect,variant,payload', CASES,
+                         ids=['quectel', 'telit', 'wavecom-mt', 'wavecom-gp'])
+def test_umqtt_simple_publishes_through_the_module(mosquitto, dialect, variant, payload):
     from modemkit import usock
     fetch_umqtt_simple()
-    rig = Rig('quectel', sim={'hosts': {'broker.test': '127.0.0.1'}})
+    sim = {'hosts': {'broker.test': '127.0.0.1'}}
+    board = {}
+    if variant:
+        sim['variant'] = board['variant'] = variant
+    rig = Rig(dialect, board=board, sim=sim)
     rig.run(rig.drv.wait_ready(60000))
     saved = {k: sys.modules.get(k) for k in ('socket', 'usocket')}
     sub = Subscriber(mosquitto.port, 'modemkit/#')
@@ -41,11 +57,11 @@ def test_umqtt_simple_publishes_through_the_module(mosquitto):
         usock.install(rig.drv)
         sys.modules.pop('umqtt.simple', None)
         mqtt = umqtt_simple()
-        client = mqtt.MQTTClient('umqtt-through-quectel', 'broker.test', port=mosquitto.port,
+        client = mqtt.MQTTClient('umqtt-through-' + dialect, 'broker.test', port=mosquitto.port,
                                  keepalive=30)
         client.connect()
         for i in range(5):
-            client.publish(b'modemkit/umqtt', b'sample %d' % i, qos=1 if i % 2 else 0)
+            client.publish(b'modemkit/umqtt', payload % i, qos=1 if i % 2 else 0)
         client.disconnect()
         got = sub.wait_for(5)
     finally:
@@ -56,68 +72,6 @@ def test_umqtt_simple_publishes_through_the_module(mosquitto):
             else:
                 sys.modules[k] = v
         sys.modules.pop('umqtt.simple', None)
-    assert got == [('modemkit/umqtt', b'sample %d' % i) for i in range(5)], got
-
-
-@pytest.mark.parametrize('variant', ['multitech', 'genpro'])
-def test_umqtt_simple_publishes_through_wavecom(mosquitto, variant):
-    # one data-mode session (MT App. B, GP §7.2): the MQTT connection is the module's socket
-    from modemkit import usock
-    fetch_umqtt_simple()
-    rig = Rig('wavecom', board={'variant': variant},
-              sim={'variant': variant, 'hosts': {'broker.test': '127.0.0.1'}})
-    rig.run(rig.drv.wait_ready(60000))
-    saved = {k: sys.modules.get(k) for k in ('socket', 'usocket')}
-    sub = Subscriber(mosquitto.port, 'modemkit/#')
-    try:
-        usock.install(rig.drv)
-        sys.modules.pop('umqtt.simple', None)
-        mqtt = umqtt_simple()
-        client = mqtt.MQTTClient('umqtt-through-wavecom', 'broker.test', port=mosquitto.port,
-                                 keepalive=30)
-        client.connect()
-        for i in range(5):
-            # payloads with ETX and DLE: escaped on the serial line, intact at the broker
-            client.publish(b'modemkit/wavecom', b'sample \x03%d\x10' % i, qos=1 if i % 2 else 0)
-        client.disconnect()
-        got = sub.wait_for(5)
-    finally:
-        sub.stop()
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
-        sys.modules.pop('umqtt.simple', None)
-    assert got == [('modemkit/wavecom', b'sample \x03%d\x10' % i) for i in range(5)], got
-    assert rig.sim.mode == 'command'        # disconnect() closed the session with an ETX
-
-
-def test_umqtt_simple_publishes_through_telit(mosquitto):
-    """The same, through the Telit IP Easy driver (#SD in command mode, #SSENDEXT, #SRECV)."""
-    from modemkit import usock
-    fetch_umqtt_simple()
-    rig = Rig('telit', sim={'hosts': {'broker.test': '127.0.0.1'}})
-    rig.run(rig.drv.wait_ready(60000))
-    saved = {k: sys.modules.get(k) for k in ('socket', 'usocket')}
-    sub = Subscriber(mosquitto.port, 'modemkit/#')
-    try:
-        usock.install(rig.drv)
-        sys.modules.pop('umqtt.simple', None)
-        mqtt = umqtt_simple()
-        client = mqtt.MQTTClient('umqtt-through-telit', 'broker.test', port=mosquitto.port,
-                                 keepalive=30)
-        client.connect()
-        for i in range(5):
-            client.publish(b'modemkit/telit', b'sample %d' % i, qos=1 if i % 2 else 0)
-        client.disconnect()
-        got = sub.wait_for(5)
-    finally:
-        sub.stop()
-        for k, v in saved.items():
-            if v is None:
-                sys.modules.pop(k, None)
-            else:
-                sys.modules[k] = v
-        sys.modules.pop('umqtt.simple', None)
-    assert got == [('modemkit/telit', b'sample %d' % i) for i in range(5)], got
+    assert got == [('modemkit/umqtt', payload % i) for i in range(5)], got
+    if dialect == 'wavecom':
+        assert rig.sim.mode == 'command'    # disconnect() closed the session with an ETX
