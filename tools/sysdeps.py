@@ -1,14 +1,17 @@
 """Install the system packages modemkit's tests use as real peers, if they are missing.
 
-Debian's mosquitto is the MQTT broker the tests start on 127.0.0.1. Installing needs apt-get and
-root; without them this says what is missing and the tests that need it skip visibly.
+Debian's mosquitto is the MQTT broker the tests start on 127.0.0.1; socat links the ptys that
+put the MicroPython unix port's REPL within mpremote's reach (tests/host/deploy). Installing
+needs apt-get and root; without them this says what is missing and the tests that need it skip
+visibly.
 """
 import os
 import shutil
 import subprocess
 import sys
 
-PACKAGES = {'mosquitto': 'mosquitto'}   # command -> Debian package
+# command -> Debian package; socat joins two ptys so mpremote reaches the MicroPython unix port
+PACKAGES = {'mosquitto': 'mosquitto', 'socat': 'socat'}
 
 
 def main():

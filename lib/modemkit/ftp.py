@@ -56,13 +56,15 @@ def part(buf, n):
     return buf if n == len(buf) else memoryview(buf)[:n]
 
 
-BACKENDS = {'quectel': 'ftp_py', 'telit': 'ftp_telit', 'wavecom': 'ftp_wavecom', 'py': 'ftp_py'}
+# full module names as literals: the Telit bundler rewrites them to its flat file names
+BACKENDS = {'quectel': 'modemkit.ftp_py', 'telit': 'modemkit.ftp_telit',
+            'wavecom': 'modemkit.ftp_wavecom', 'py': 'modemkit.ftp_py'}
 
 
 def client(modem, cfg, buf):
     """The backend named by cfg['backend'] (py, telit, wavecom), else the modem's dialect's."""
     name = BACKENDS[cfg.get('backend') or modem.cfg.get('dialect', 'py')]
-    return __import__('modemkit.' + name, None, None, ['Ftp']).Ftp(modem, cfg, buf)
+    return __import__(name, None, None, ['Ftp']).Ftp(modem, cfg, buf)
 
 
 class Client(object):

@@ -10,7 +10,8 @@ NetDown, so waiters wake with a typed error instead of hanging. A dialect subcla
 overrides what differs from 3GPP: configure(), activate(), its socket operations and its URCs.
 
 Board configuration (a dict, see boardcfg/): apn, user, password, auth, power (pin, pulse_ms,
-boot_ms), reg_timeout_ms, backoff_ms, rx_size.
+boot_ms), reg_timeout_ms, backoff_ms, rx_size, tx_size, reserved (connection ids left alone,
+e.g. the one TCPATRUN uses).
 """
 from modemkit import at, port
 from modemkit.at import Cmd, OK
@@ -247,8 +248,9 @@ class Modem(object):
 
     def new_socket(self, kind, timeout_ms):
         yield self.wait_ready(timeout_ms)
+        reserved = self.cfg.get('reserved', ())   # ids another user of the module owns
         for i in range(len(self.socks)):
-            if self.socks[i] is None:
+            if self.socks[i] is None and self.first_id + i not in reserved:
                 s = Socket(self, kind, self.rx_size, self.tx_size)
                 s.id = self.first_id + i
                 self.socks[i] = s

@@ -61,7 +61,7 @@ class MdmStream(object):
     def write(self, buf, n=None, off=0):
         if n is None:
             n = len(buf) - off
-        self._m.send(str(buf[off:off + n]), 10)
+        self._m.send(bytes(buf[off:off + n]), 10)      # bytes is str on 2.7
         return n
 
     def readinto(self, buf):

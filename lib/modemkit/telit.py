@@ -59,6 +59,8 @@ class Telit(Modem):
         self.plat = p
         yield self.q('AT+CGDCONT=%d,"IP","%s"' % (ctx, c.get('apn', '')))
         for i in range(1, self.MAX_SOCKETS + 1):
+            if i in c.get('reserved', ()):
+                continue           # e.g. TCPATRUN's connId (T-RUN §3.1): not ours to reset
             # §6.1: #SCFG only changes a closed socket. Every socket goes to our cid (2G/3G
             # must bind a cid before #SGACT, §4.2.5), inactivity timeout 0 = never (T-RUN
             # §3.9), then SRING in Data amount mode (§8.3.1)
@@ -147,7 +149,9 @@ class Telit(Modem):
     def cleanup(self, back):
         if back > SYNC:
             # the module may still hold sockets the app lost (§6.5: #SH of a closed one is OK)
-            yield self.q('AT#SH=1;#SH=2;#SH=3;#SH=4;#SH=5;#SH=6', 5000, ok=False)
+            reserved = self.cfg.get('reserved', ())
+            ids = [i for i in range(1, self.MAX_SOCKETS + 1) if i not in reserved]
+            yield self.q('AT' + ';'.join(['#SH=%d' % i for i in ids]), 5000, ok=False)
 
     def _lost(self, why):
         Modem._lost(self, why)

@@ -69,6 +69,14 @@ def build_parser():
                    help='reboot the module S seconds after start')
     p.add_argument('--pdp-deact-after', type=float, metavar='S',
                    help='network-deactivate PDP context 1 S seconds after start')
+    p.add_argument('--boot-ms', type=float, metavar='N',
+                   help='time a reboot takes until the module answers again, in milliseconds')
+    p.add_argument('--run-scripts', action='store_true',
+                   help='telit: run the script AT#ESCRIPT enables at each start-up under this '
+                        'CPython, with a shim MDM on its own AT instance of the module')
+    p.add_argument('--script-dir', metavar='DIR',
+                   help='telit, --run-scripts: the directory the running script sees (kept '
+                        'equal to the script store; default: a temporary one)')
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
     p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
                                                   'to FILE (bounded to 1 MiB)')
@@ -86,6 +94,12 @@ def make_config(args):
         config['activation_s'] = args.activation_ms / 1000
     if args.baud:
         config['baud'] = args.baud
+    if args.boot_ms is not None:
+        config['boot_s'] = args.boot_ms / 1000
+    if args.run_scripts:
+        config['run_scripts'] = True
+    if args.script_dir:
+        config['script_dir'] = args.script_dir
     return config
 
 
@@ -123,6 +137,8 @@ def main(argv=None):
     try:
         loop.run_forever()
     finally:
+        if hasattr(modem, 'close_scripts'):
+            modem.close_scripts()
         frontend.close()
         net.close_all()
         if trace:

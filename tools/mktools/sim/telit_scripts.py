@@ -26,6 +26,7 @@ SCRIPT_CAPACITY = 2_000_000     # bytes; no seed gives the Easy Script NVM size:
 WSCRIPT_TIMEOUT_S = 30.0        # data phase; the manuals give no figure: configurable
 WSCRIPT_PROMPT = b'\r\n>>>'     # AT ref. guide: the five characters <CR><LF>>>>
 RSCRIPT_MARK = b'\r\n<<<'       # AT ref. guide: <CR><LF><<< then the file content
+MIRROR_MARK = '.modemkit-script-dir'   # longer than a script name: never taken into the store
 
 
 class ScriptStore:
@@ -39,10 +40,16 @@ class ScriptStore:
         self._seen = {}             # name -> (mtime_ns, size) as last synchronised
 
     def mirror_to(self, directory):
-        """Keep `directory` equal to the store from now on (what a running script sees)."""
-        self.mirror = Path(directory)
+        """Keep `directory` equal to the store from now on (what a running script sees).
+        It must be empty or one this did before (marked): its files are replaced."""
+        directory = Path(directory)
+        marker = directory / MIRROR_MARK
+        if any(directory.iterdir()) and not marker.exists():
+            raise ValueError(f'{directory} is not empty and not a script directory of ours')
+        marker.touch()
+        self.mirror = directory
         for old in self.mirror.iterdir():
-            if old.is_file():
+            if old.is_file() and old.name != MIRROR_MARK:
                 old.unlink()
         self._seen = {}
         for name, (content, _) in self.files.items():
