@@ -227,5 +227,8 @@ class DataLogger(object):
             s.spawn(self._reporter(), 'report')
         s.spawn(self._sampler(), 'sampler')
         yield s.spawn(self._uploader(), 'upload', depth=ftp.DEPTH).join()
-        self._report()
+        if self.mqtt is not None:
+            # the last word waits for the broker's PUBACK: a QoS 0 report queued now would be
+            # lost with the scheduler that stops when this returns
+            yield self.mqtt.publish(self.topic, self.state().encode(), 1, True, 30000)
         raise Return(self.state())

@@ -110,7 +110,7 @@ def test_state_reported_over_mqtt(ftp_server, mosquitto, tmp_path):
     rig = make_rig('quectel', start=False)
     cfg, _ = make_logger(rig, ftp_server, tmp_path)
     cfg['mqtt'] = {'host': 'broker.test', 'port': mosquitto.port, 'prefix': 'mk',
-                   'device': 'dl1', 'keepalive': 30}
+                   'device': 'dl1', 'keepalive': 600}   # fake time outruns a real broker's replies
     cfg['datalogger'].update(count=300, report_ms=30000)
     sub = Subscriber(mosquitto.port, 'mk/#')
     try:
