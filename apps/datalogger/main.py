@@ -1,15 +1,12 @@
 """Start the data logger from a board config:
 
     micropython main.py [board.json [count]]          (on the device: board.json beside it)
-
-The sensors are the telemetry app's (apps/telemetry/sensors.py, deployed beside this file).
 """
 import sys
 
-from modemkit import board
+from modemkit import board, sensors
 from modemkit.sched import Scheduler
 
-import sensors
 from logger import DataLogger
 
 

@@ -4,10 +4,9 @@
 """
 import sys
 
-from modemkit import board
+from modemkit import board, sensors
 from modemkit.sched import Scheduler
 
-import sensors
 from telemetry import Telemetry
 
 

@@ -23,7 +23,7 @@ CASES = [('quectel', None, False), ('telit', 'he910', False), ('telit', 'me910c1
                          ids=['quectel', 'telit-he910', 'telit-me910c1-native', 'wavecom-mt'])
 def test_samples_reach_the_broker_in_order(dialect, variant, native, mosquitto, sntp_server,
                                            tmp_path):
-    import sensors
+    from modemkit import sensors
     from telemetry import Telemetry
     sim = {'hosts': {'broker.test': '127.0.0.1', 'time.test': '127.0.0.1'}}
     board = {}

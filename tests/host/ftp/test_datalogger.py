@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(ROOT, 'apps', 'telemetry'))     # sensors.py
 sys.path.insert(0, os.path.join(ROOT, 'apps', 'datalogger'))
 
-import sensors                       # noqa: E402
+from modemkit import sensors         # noqa: E402
 from logger import DataLogger, parse  # noqa: E402
 
 SENSORS = [{'name': 'temp', 'kind': 'sim', 'base': 20.0, 'swing': 2.0},

@@ -1,4 +1,4 @@
-"""Sensors named in the board config: {"name", "kind", ...}. Each read() returns a float.
+"""Sensors named in a board config: {"name", "kind", ...}. Each read() returns a float.
   sim        a simulated reading for the desktop: base + swing * triangle wave (period 60 s)
   adc        MicroPython machine.ADC on "pin": read_u16() * scale + offset
   telit_adc  Telit GPIO.getADC("channel") (millivolts) * scale + offset
