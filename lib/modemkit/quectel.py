@@ -54,6 +54,12 @@ class Quectel(Modem):
             self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
             c.get('auth', 0)))
         yield self.q('AT+QISDE=0')            # QL §2.1.16: do not echo sent data
+        # sockets an earlier run left open (the MCU restarted, the module did not) would make
+        # every AT+QIOPEN of their connectID fail with 563 (QL §4): close them (QL §2.1.6)
+        r = yield self.q('AT+QISTATE?', 5000, b'+QISTATE:', ok=False)
+        stale = [r.num(i, 0) for i in range(r.nlines)]
+        for cid in stale:
+            yield self.q('AT+QICLOSE=%d' % cid, 11000, ok=False)
         # QL §2.1.15: a lost '>' must not leave the module waiting for data that we will
         # never send (it would swallow the next commands): give up the prompt after 2 s.
         yield self.q('AT+QICFG="qisend/timeout",2000')

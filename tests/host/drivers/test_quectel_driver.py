@@ -151,3 +151,29 @@ def _free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def test_sockets_left_by_an_earlier_run_are_closed(tcp_echo_server):
+    # the MCU restarts, the module keeps connectID 0 open: a new driver must still open it
+    from modemkit.quectel import Quectel
+    rig = Rig('quectel')
+
+    def first():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        raise Return(s.id)
+
+    assert rig.run(first()) == 0
+    rig.sched = type(rig.sched)(rig.clock)       # a new program; the old one is gone
+    rig.drv = Quectel(rig.sched, rig.uart, {'apn': 'internet'}, log=rig.logs.append)
+    rig.drv.start()
+
+    def second():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s.send(b'again', 5000)
+        buf = bytearray(16)
+        n = yield s.recv_into(buf, 5000)
+        raise Return((s.id, bytes(buf[:n])))
+
+    assert rig.run(second()) == (0, b'again')
