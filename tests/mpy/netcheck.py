@@ -43,8 +43,9 @@ def fill(buf, state):
 
 
 sched = Scheduler()
-modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': 1024},
-                       log=lambda m: None)
+# 512-byte socket rings: what a small MCU would configure (README, "Memory")
+modem = driver_class()(sched, port.open_serial(TTY),
+                       {'apn': 'internet', 'rx_size': 512, 'tx_size': 512}, log=lambda m: None)
 modem.start()
 
 

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-HEAP = '128K'
+HEAP = '96K'
 SIM_VARIANT = {'quectel': [], 'telit': ['--variant', 'he910'], 'wavecom': ['--variant', 'multitech']}
 
 
