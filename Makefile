@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test sysdeps clean
+.PHONY: demo test sysdeps clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed sysdeps
 	$(PY) -m mktools.testall
+
+# Every benchmark; writes bench/results.json and bench/results.md (see README, "Benchmarks").
+bench: $(VENV)/.installed
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) build

@@ -1,0 +1,67 @@
+"""4. Allocation per publish: heap bytes allocated per steady-state QoS 0 publish (64-byte
+payload, 20-byte topic), with the GC disabled around N publishes, for modemkit's MQTT client and
+for umqtt.simple, both over the same Quectel driver (bench/mpy/bench_alloc.py, on the MicroPython
+unix port, through a pty to the emulator and on to mosquitto).
+
+Allocated bytes are gc.mem_alloc() after minus before (with the GC off nothing is reclaimed), so
+they include everything the publishes cost: the client, the socket layer, the AT exchanges and
+the scheduler. A paho subscriber checks that the broker got the messages.
+"""
+import os
+
+from bench.common import BUILD, Sim, figure, run_mpy
+
+N = 1000
+WARM = 50
+HEAP = 16 * 1024 * 1024
+TOPIC = 'modemkit/bench/alloc'
+
+
+def run(ctx):
+    keys = {'modemkit': 'alloc_bytes_per_publish.modemkit',
+            'umqtt_simple': 'alloc_bytes_per_publish.umqtt_simple'}
+    if not ctx.have_umqtt:
+        return {}, {keys['umqtt_simple']: 'umqtt.simple could not be fetched from PyPI'}
+    link = os.path.join(BUILD, 'tty-alloc')
+    sim = Sim('quectel', link)
+    try:
+        ok, lines, why = run_mpy('bench_alloc', [link, ctx.broker.port, N, WARM], HEAP, 300,
+                                 fail_on=('Traceback',))
+    finally:
+        sim.stop()
+    if not ok:
+        err = '%s: %s' % (why, ' | '.join(lines[-4:]))
+        return {}, dict((k, err) for k in keys.values())
+    got, by_task = {}, {}
+    for line in lines:
+        parts = line.split()
+        if parts[:1] == ['alloc']:
+            got[parts[1]] = int(parts[2]) / float(parts[3])
+        elif parts[:1] == ['bytask'] and int(parts[2]):
+            by_task[parts[1]] = round(int(parts[2]) / float(parts[3]), 2)
+    # modemkit: publish_nowait, the generator API, the per-task pass; then umqtt.simple (the
+    # null-socket pass sends nothing)
+    published = 3 * (N + WARM) + N
+    delivered = len(ctx.subscriber.wait_for(TOPIC, published, timeout_s=10))
+    base = {'interpreter': ctx.mpy['version'], 'heap_bytes': HEAP, 'publishes': N,
+            'baud': None, 'turnaround_ms': 0, 'network_latency_ms': 0, 'repetitions': 1,
+            'warm_up_publishes': WARM, 'qos': 0, 'payload_bytes': 64, 'topic_bytes': 20,
+            'measure': 'gc.mem_alloc() after - before, gc.disable() around the publishes',
+            'driver': 'modemkit.quectel over a pty to `modemkit sim` (unpaced), mosquitto on '
+                      '127.0.0.1', 'published_over_the_module': published,
+            'broker_delivered': delivered,
+            'app': 'bench/mpy/bench_alloc.py'}
+    results = {}
+    results[keys['modemkit']] = figure(round(got['modemkit'], 2), 'bytes/publish', dict(
+        base, api='MQTT.publish_nowait() (waiting on the socket event when the transmit ring '
+                  'is full), until the module accepted every byte',
+        generator_api_bytes_per_publish=round(got.get('modemkit_publish_generator', -1), 2),
+        bytes_per_publish_by_task=by_task,
+        by_task='the same publishes again, gc.mem_alloc() read around each scheduler step and '
+                'summed per task (tasks that allocated nothing are left out)'))
+    results[keys['umqtt_simple']] = figure(round(got['umqtt_simple'], 2), 'bytes/publish', dict(
+        base, api='MQTTClient.publish() (umqtt.simple 1.3.4 from PyPI) through modemkit.usock',
+        null_socket_bytes_per_publish=round(got.get('umqtt_simple_null_socket', -1), 2),
+        null_socket='the same publishes into a socket object that only counts bytes: '
+                    'umqtt.simple\'s own share'))
+    return results, {}

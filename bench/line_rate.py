@@ -1,0 +1,100 @@
+"""2. Throughput vs. line rate: payload bytes per second / (baud / 10), per dialect, baud and
+direction, with the application (bench/mpy/bench_throughput.py over lib/modemkit, from .mpy) on
+the MicroPython unix port, talking through a pty to `modemkit sim`, which paces the line at the
+baud rate and waits a 20 ms turnaround before each final result code.
+
+Upload time runs from the first payload byte until the sink's one-byte acknowledgement came back
+(end to end: on a module without flow control, bytes written are not yet bytes sent); download
+time from the request line until the last byte arrived. Medians of REPS repetitions, each on a
+fresh connection. Sizes are chosen per baud so a repetition lasts a few seconds of line time.
+"""
+import os
+
+from bench.common import BOARD, BUILD, Sim, figure, median, run_mpy
+
+BAUDS = (115200, 921600)
+SIZES = {115200: 32 * 1024, 921600: 128 * 1024}
+TURNAROUND_MS = 20
+REPS = 5
+HEAP = 256 * 1024
+
+
+def measure(dialect, baud, servers, reps=REPS, rings=None):
+    """(upload microseconds per rep, download microseconds per rep); rings=(rx, tx) bytes
+    replaces the board's socket ring sizes."""
+    size = SIZES[baud]
+    link = os.path.join(BUILD, 'tty-rate-%s-%d' % (dialect, baud))
+    sim = Sim(dialect, link, baud=baud, turnaround_ms=TURNAROUND_MS)
+    try:
+        # bounded: every rep at no less than a tenth of the line rate, plus start-up
+        limit = 60 + reps * 2 * 10 * size * 10.0 / baud
+        ok, lines, why = run_mpy('bench_throughput', [dialect, link, servers.ports['ack%d' % size],
+                                                      servers.source_port, size, reps]
+                                 + list(rings or ()), HEAP, limit, fail_on=('Traceback',))
+    finally:
+        sim.stop()
+    if not ok:
+        raise RuntimeError('%s at %d baud: %s: %s' % (dialect, baud, why, ' | '.join(lines[-6:])))
+    up = [int(l.split()[1]) for l in lines if l.startswith('up ')]
+    down = [int(l.split()[1]) for l in lines if l.startswith('down ')]
+    for _ in up:
+        n, _sha = servers.report('sink')
+        if n != size:
+            raise RuntimeError('%s: the sink got %d bytes, not %d' % (dialect, n, size))
+    for _ in down:
+        servers.report('source')
+    return up, down
+
+
+# Besides the board's 1 KiB rings, one dialect at the fastest baud once more with 4 KiB rings,
+# enough for every command's maximum (Quectel: 1460-byte sends, 1500-byte reads): how much of
+# the gap to the line's limit is the number of exchanges per byte.
+BIG_RINGS = (4096, 4096)
+BIG_RINGS_AT = ('quectel', 921600)
+
+
+def run(ctx):
+    results, missing = {}, {}
+    for dialect in ctx.dialects:
+        for baud in BAUDS:
+            size = SIZES[baud]
+            try:
+                up, down = measure(dialect, baud, ctx.servers)
+            except Exception as e:
+                for d in ('up', 'down'):
+                    missing['line_rate_fraction.%s.%d.%s' % (dialect, baud, d)] = str(e)
+                continue
+            for d, runs in (('up', up), ('down', down)):
+                fractions = [size / (us / 1e6) / (baud / 10.0) for us in runs]
+                method = {
+                    'interpreter': ctx.mpy['version'], 'heap_bytes': HEAP,
+                    'app': 'bench/mpy/bench_throughput.py (lib/modemkit from .mpy)',
+                    'serial': 'pty to `modemkit sim` (own process), line paced at the baud rate '
+                              '(10 bits a byte)',
+                    'baud': baud, 'turnaround_ms': TURNAROUND_MS, 'network_latency_ms': 0,
+                    'payload_bytes': size, 'board': BOARD, 'repetitions': len(runs),
+                    'statistic': 'median', 'timer': 'time.ticks_us on the unix port',
+                    'window': 'upload: first payload byte to the far end\'s acknowledgement; '
+                              'download: request to last byte',
+                    'seconds': [round(us / 1e6, 3) for us in runs]}
+                results['line_rate_fraction.%s.%d.%s' % (dialect, baud, d)] = figure(
+                    round(median(fractions), 4), 'payload B/s / (baud/10)', method,
+                    [round(f, 4) for f in fractions])
+    dialect, baud = BIG_RINGS_AT
+    keys = ['line_rate_fraction.%s.%d.%s' % (dialect, baud, d) for d in ('up', 'down')]
+    if all(k in results for k in keys):
+        try:
+            up, down = measure(dialect, baud, ctx.servers, rings=BIG_RINGS)
+        except Exception as e:
+            up = down = None
+            for k in keys:
+                results[k]['method']['with_4k_rings'] = {'error': str(e)}
+        if up:
+            for k, runs in zip(keys, (up, down)):
+                f = [SIZES[baud] / (us / 1e6) / (baud / 10.0) for us in runs]
+                results[k]['method']['with_4k_rings'] = {
+                    'rx_size': BIG_RINGS[0], 'tx_size': BIG_RINGS[1], 'median': round(median(f), 4),
+                    'runs': [round(x, 4) for x in f],
+                    'note': 'the same measurement with socket rings that hold every command\'s '
+                            'maximum (not a board\'s configuration): fewer exchanges per byte'}
+    return results, missing

@@ -1,0 +1,132 @@
+# Heap bytes allocated per steady-state QoS 0 publish, with the GC disabled around N publishes,
+# for modemkit's MQTT client and for umqtt.simple, over the same Quectel driver and socket layer:
+#     micropython -X heapsize=16M -m bench_alloc TTY BROKER_PORT N WARM
+# prints 'alloc <client> <bytes> <publishes>' per measurement, then 'done'.
+import gc
+import sys
+
+from modemkit import port, usock
+from modemkit.mqtt import MQTT
+from modemkit.quectel import Quectel
+from modemkit.sched import Scheduler
+
+TTY = sys.argv[1]
+BROKER_PORT, N, WARM = [int(a) for a in sys.argv[2:5]]
+TOPIC = b'modemkit/bench/alloc'             # 20 bytes
+PAYLOAD = bytes(bytearray(range(64)))        # 64 bytes
+assert len(TOPIC) == 20 and len(PAYLOAD) == 64
+
+
+def log(msg):
+    print('log ' + msg)
+
+
+sched = Scheduler()
+modem = Quectel(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': 1024,
+                                               'tx_size': 1024}, log=log)
+modem.start()
+sched.run(modem.wait_ready(120000))
+
+
+def measure(name, body):
+    # body() runs the publishes; everything it and the modem's tasks allocate is counted
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    body()
+    after = gc.mem_alloc()
+    gc.enable()
+    print('alloc %s %d %d' % (name, after - before, N))
+
+
+# -- modemkit's client: publish_nowait(), waiting for room when the transmit ring is full ------
+c = MQTT(modem, 'broker.test', BROKER_PORT, client_id='bench-alloc-modemkit', keepalive=60,
+         max_packet=256, window=2, log=log)
+c.start()
+
+
+# Each wait is for the socket's event (set when a chunk is sent, freeing room), bounded so that
+# a wedged modem ends the benchmark; written out in place, since calling a helper generator would
+# itself allocate.
+def nowait(n):
+    for _ in range(n):
+        while c.publish_nowait(TOPIC, PAYLOAD) < 0:
+            c.sock.ev.clear()
+            if not (yield c.sock.ev.wait(10000)):
+                raise OSError(110, 'no room in the transmit ring for 10 s')
+    while c.sock.tlen:                      # until the module accepted the last byte
+        c.sock.ev.clear()
+        if not (yield c.sock.ev.wait(10000)):
+            raise OSError(110, 'transmit ring not drained in 10 s')
+
+
+def generator_api(n):
+    for _ in range(n):
+        yield c.publish(TOPIC, PAYLOAD, 0, False, 10000)
+    while c.sock.tlen:
+        c.sock.ev.clear()
+        if not (yield c.sock.ev.wait(10000)):
+            raise OSError(110, 'transmit ring not drained in 10 s')
+
+
+sched.run(c.wait_up(30000))
+sched.run(nowait(WARM))
+measure('modemkit', lambda: sched.run(nowait(N)))
+sched.run(generator_api(WARM))
+measure('modemkit_publish_generator', lambda: sched.run(generator_api(N)))
+
+# where modemkit's bytes go: the same publishes again, gc.mem_alloc() read around every step
+# the scheduler gives a task (reading it allocates nothing), summed per task name
+by_task = {}
+step = getattr(sched, '_step', None)
+if step is not None:
+    def counted(t):
+        a = gc.mem_alloc()
+        step(t)
+        by_task[t.name] = by_task.get(t.name, 0) + gc.mem_alloc() - a
+
+    for t in ('at-rx', 'modem', 'pump', 'writer', 'mqtt', 'main'):
+        by_task[t] = 0
+    sched._step = counted
+    gc.collect()
+    gc.disable()
+    sched.run(nowait(N))
+    gc.enable()
+    sched._step = step
+    for name in sorted(by_task):
+        print('bytask %s %d %d' % (name, by_task[name], N))
+sched.run(c.disconnect())
+
+# -- umqtt.simple through modemkit.usock, on the same modem ------------------------------------
+usock.install(modem)
+from umqtt.simple import MQTTClient     # noqa: E402  (it binds usocket at import)
+
+u = MQTTClient('bench-alloc-umqtt', 'broker.test', port=BROKER_PORT, keepalive=60)
+u.connect()
+
+
+def umqtt(n):
+    for _ in range(n):
+        u.publish(TOPIC, PAYLOAD)
+
+
+umqtt(WARM)
+measure('umqtt_simple', lambda: umqtt(N))
+u.disconnect()
+
+
+# -- umqtt.simple's own share: the same publishes to a socket that only counts bytes -----------
+class NullSocket(object):
+    def __init__(self):
+        self.n = 0
+
+    def write(self, buf, n=None):
+        k = len(buf) if n is None else n
+        self.n += k
+        return k
+
+
+u.sock = NullSocket()
+umqtt(WARM)
+measure('umqtt_simple_null_socket', lambda: umqtt(N))
+print('done')

@@ -1,0 +1,90 @@
+# Throughput through a dialect driver on the MicroPython unix port, over a pty to the emulator:
+#     micropython -m bench_throughput DIALECT TTY ACK_PORT SOURCE_PORT SIZE REPS [RX TX]
+# Each repetition uploads SIZE bytes to a sink that answers b'K' once it has them all, and
+# downloads SIZE bytes from a source, on a fresh connection each; it prints 'up <us>' and
+# 'down <us>' (time.ticks_us, end to end), then 'done'.
+import gc
+import os
+import sys
+import time
+
+from modemkit import port
+from modemkit.sched import Scheduler, Return
+
+DIALECT, TTY = sys.argv[1], sys.argv[2]
+ACK_PORT, SOURCE_PORT, SIZE, REPS = [int(a) for a in sys.argv[3:7]]
+PIECE = 4096
+
+
+def driver():
+    if DIALECT == 'quectel':
+        from modemkit.quectel import Quectel
+        return Quectel
+    if DIALECT == 'telit':
+        from modemkit.telit import Telit
+        return Telit
+    from modemkit.wavecom import Wavecom
+    return Wavecom
+
+
+def log(msg):
+    print('log ' + msg)
+
+
+RX, TX = [int(a) for a in sys.argv[7:9]] if len(sys.argv) > 8 else (1024, 1024)
+cfg = {'apn': 'internet', 'rx_size': RX, 'tx_size': TX}
+if DIALECT == 'wavecom':
+    cfg['variant'] = 'multitech'
+sched = Scheduler()
+modem = driver()(sched, port.open_serial(TTY), cfg, log=log)
+modem.start()
+payload = bytearray(os.urandom(PIECE))
+rbuf = bytearray(1024)
+one = bytearray(1)
+
+
+def upload():
+    s = yield modem.open('sink.test', ACK_PORT, timeout_ms=60000)
+    gc.collect()
+    t0 = time.ticks_us()
+    sent = 0
+    while sent < SIZE:
+        k = SIZE - sent if SIZE - sent < PIECE else PIECE
+        yield s.send(payload, 120000, k)
+        sent += k
+    n = yield s.recv_into(one, 120000)
+    t1 = time.ticks_us()
+    if n != 1:
+        raise OSError(5, 'no acknowledgement from the sink')
+    yield s.close()
+    raise Return(time.ticks_diff(t1, t0))
+
+
+def download(seed):
+    s = yield modem.open('source.test', SOURCE_PORT, timeout_ms=60000)
+    gc.collect()
+    t0 = time.ticks_us()
+    yield s.send(b'%d %d\n' % (SIZE, seed), 60000)
+    got = 0
+    while got < SIZE:
+        n = yield s.recv_into(rbuf, 120000)
+        if not n:
+            raise OSError(5, 'stream ended after %d bytes' % got)
+        got += n
+    t1 = time.ticks_us()
+    yield s.close()
+    raise Return(time.ticks_diff(t1, t0))
+
+
+def main():
+    yield modem.wait_ready(120000)
+    print('ready')
+    for rep in range(REPS):
+        us = yield upload()
+        print('up %d' % us)
+        us = yield download(rep + 1)
+        print('down %d' % us)
+    print('done')
+
+
+sched.run(main())
