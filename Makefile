@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 sysdeps:
 	@$(PYTHON) tools/sysdeps.py
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed sysdeps
 	$(PY) -m mktools.demo
 
 test: $(VENV)/.installed sysdeps
