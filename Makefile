@@ -23,7 +23,7 @@ test: $(VENV)/.installed sysdeps
 	$(PY) -m mktools.testall
 
 # Every benchmark; writes bench/results.json and bench/results.md (see README, "Benchmarks").
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed sysdeps
 	$(PY) -m bench.run
 
 clean:
