@@ -58,16 +58,24 @@ def compile_app(out):
 class Broker:
     """A local mosquitto on 127.0.0.1 (a fresh port), which can be restarted on that port."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, persistent=False):
         self.exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
         if not os.path.exists(self.exe):
             raise SystemExit('demo: mosquitto is not installed (run `make sysdeps` as root, or '
                              'pass --broker HOST:PORT)')
         self.port = free_port()
         self.conf = os.path.join(workdir, 'mosquitto.conf')
+        # persistent: sessions and queued QoS 1 messages survive a restart (saved on SIGTERM);
+        # started as root, mosquitto drops to its own user, which must be able to write there
+        keep = 'persistence false\n'
+        if persistent:
+            store = os.path.join(workdir, 'mosquitto-db')
+            os.makedirs(store, exist_ok=True)
+            os.chmod(store, 0o777)
+            keep = 'persistence true\npersistence_location %s/\n' % store
         with open(self.conf, 'w') as f:
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
-                    'log_dest none\n' % self.port)
+            f.write('listener %d 127.0.0.1\nallow_anonymous true\n%slog_dest none\n'
+                    % (self.port, keep))
         self.proc = None
         self.start()
 
@@ -144,7 +152,7 @@ def parse_sample(payload):
 class Watcher:
     """The independent subscriber: counts sequence numbers, gaps, duplicates, latency."""
 
-    def __init__(self, host, port, prefix, quiet=False):
+    def __init__(self, host, port, prefix, quiet=False, persistent=False):
         import paho.mqtt.client as mqtt
         self.seen = {}          # device -> set of seq
         self.last = {}
@@ -153,8 +161,9 @@ class Watcher:
         self.status = {}
         self.quiet = quiet
         self.lock = threading.Lock()
+        # persistent: what arrives while the watcher reconnects is kept for it by the broker
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id='modemkit-demo-watcher')
+                                  client_id='modemkit-demo-watcher', clean_session=not persistent)
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(prefix + '/#', qos=1)
         self.client.on_message = self._on_message
         self.client.connect(host, port)

@@ -32,12 +32,13 @@ def rig(tmp_path):
 class Run:
     def __init__(self, work):
         self.work = work
-        self.broker = demo.Broker(work)
+        self.broker = demo.Broker(work, persistent=True)    # restarted below: keep sessions
         self.sntp = demo.SntpServer()
         self.appdir = os.path.join(work, 'app')
         demo.compile_app(self.appdir)
         self.sim = self.app = None
-        self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True)
+        self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True,
+                                    persistent=True)
         self.output = []
 
     def start_sim(self, *faults, dialect='quectel'):
@@ -114,7 +115,8 @@ def test_500_samples_through_broker_restarts_pdp_loss_and_module_reboot(rig):
     rig.broker.start()
     got = rig.wait_samples(500, 120)
     rig.app.wait(30)
-    out = '\n'.join(rig.output[-40:])
+    missing = sorted(set(range(1, 501)) - rig.watcher.seen.get('sim-ec21', set()))
+    out = '\n'.join(rig.output[-40:]) + '\nmissing: %s' % missing[:50]
     assert got == 500, out
     seqs = rig.watcher.seen['sim-ec21']
     assert seqs == set(range(1, 501)) and rig.watcher.lost() == 0, out     # gaps: 0
