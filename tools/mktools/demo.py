@@ -73,6 +73,8 @@ class Broker:
             os.makedirs(store, exist_ok=True)
             os.chmod(store, 0o777)
             keep = 'persistence true\npersistence_location %s/\n' % store
+            if hasattr(os, 'geteuid') and os.geteuid() == 0:
+                keep += 'user root\n'     # stay the user who owns the store's parent folders
         with open(self.conf, 'w') as f:
             f.write('listener %d 127.0.0.1\nallow_anonymous true\n%slog_dest none\n'
                     % (self.port, keep))
