@@ -239,36 +239,15 @@ def free_port():
 
 
 class Mosquitto:
-    """A mosquitto broker on 127.0.0.1 with its own config file, as the tests start it."""
+    """A mosquitto broker on 127.0.0.1 (mktools.demo.Broker), deep queues for bursts."""
 
     def __init__(self, tmpdir):
-        exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
-        if not os.path.exists(exe):
-            raise RuntimeError('mosquitto is not installed (make sysdeps installs it)')
-        self.port = free_port()
-        conf = os.path.join(tmpdir, 'mosquitto.conf')
-        with open(conf, 'w') as f:
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
-                    'max_queued_messages 10000\n' % self.port)
-        self.proc = subprocess.Popen([exe, '-c', conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError('mosquitto did not start on port %d' % self.port)
+        from mktools.demo import Broker
+        self._broker = Broker(str(tmpdir), extra='max_queued_messages 10000\nlog_dest none')
+        self.port = self._broker.port
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        self._broker.stop()
 
 
 class Subscriber:

@@ -230,40 +230,20 @@ def free_port():
 
 
 class Mosquitto:
-    """A real mosquitto broker on 127.0.0.1, with its own config, started and stopped here."""
+    """A real mosquitto broker on 127.0.0.1 (mktools.demo.Broker), logging to its folder."""
 
     def __init__(self, tmpdir):
-        import shutil
-        import subprocess
-        import time
-        exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
-        if not os.path.exists(exe):
-            pytest.skip('mosquitto is not installed (make sysdeps installs it)')
-        self.port = free_port()
-        conf = os.path.join(str(tmpdir), 'mosquitto.conf')
-        with open(conf, 'w') as f:
-            self.log_path = os.path.join(str(tmpdir), 'mosquitto.log')
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n'
-                    'log_dest file %s\nlog_type all\n' % (self.port, self.log_path))
-        self.proc = subprocess.Popen([exe, '-c', conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError('mosquitto did not start on port %d' % self.port)
+        from mktools.demo import Broker, MissingBroker
+        self.log_path = os.path.join(str(tmpdir), 'mosquitto.log')
+        try:
+            self._broker = Broker(str(tmpdir), extra='log_dest file %s\nlog_type all'
+                                  % self.log_path)
+        except MissingBroker as e:
+            pytest.skip(str(e))
+        self.port = self._broker.port
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except Exception:
-                self.proc.kill()
+        self._broker.stop()
 
 
 @pytest.fixture

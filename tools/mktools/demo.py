@@ -55,14 +55,17 @@ def compile_app(out):
                                 os.path.join(src_dir, f)], check=True)
 
 
+class MissingBroker(RuntimeError):
+    pass
+
+
 class Broker:
     """A local mosquitto on 127.0.0.1 (a fresh port), which can be restarted on that port."""
 
-    def __init__(self, workdir, persistent=False):
+    def __init__(self, workdir, persistent=False, extra=''):
         self.exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
         if not os.path.exists(self.exe):
-            raise SystemExit('demo: mosquitto is not installed (run `make sysdeps` as root, or '
-                             'pass --broker HOST:PORT)')
+            raise MissingBroker('mosquitto is not installed (run `make sysdeps` as root)')
         self.port = free_port()
         self.conf = os.path.join(workdir, 'mosquitto.conf')
         # persistent: sessions and queued QoS 1 messages survive a restart (saved on SIGTERM);
@@ -76,8 +79,8 @@ class Broker:
             if hasattr(os, 'geteuid') and os.geteuid() == 0:
                 keep += 'user root\n'     # stay the user who owns the store's parent folders
         with open(self.conf, 'w') as f:
-            f.write('listener %d 127.0.0.1\nallow_anonymous true\n%slog_dest none\n'
-                    % (self.port, keep))
+            f.write('listener %d 127.0.0.1\nallow_anonymous true\n%s%s\n'
+                    % (self.port, keep, extra or 'log_dest none'))
         self.proc = None
         self.start()
 
@@ -125,7 +128,7 @@ def wait_port(port, what, timeout_s=10):
             return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit('demo: %s did not start' % what)
+    raise RuntimeError('%s did not start on port %d' % (what, port))
 
 
 def stop(proc):
@@ -239,7 +242,10 @@ def main(argv=None):
             mhost, mport = host, int(port)
             cfg['mqtt'].update(host=host, port=mport)
         else:
-            broker = Broker(work)
+            try:
+                broker = Broker(work)
+            except MissingBroker as e:
+                raise SystemExit('demo: %s, or pass --broker HOST:PORT' % e)
             mhost, mport = '127.0.0.1', broker.port
             cfg['mqtt']['port'] = broker.port
         tcfg = cfg.setdefault('telemetry', {})
