@@ -13,7 +13,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-HEAP = '96K'
+HEAP = os.environ.get('MK_HEAP', '64K')
 SIM_VARIANT = {'quectel': [], 'telit': ['--variant', 'he910'], 'wavecom': ['--variant', 'multitech']}
 
 
@@ -70,8 +70,9 @@ def test_driver_on_micropython_through_pty(dialect, mpy_lib, tmp_path, tcp_echo_
     client_said = []
     try:
         app = subprocess.Popen(
-            [mp, '-X', 'heapsize=' + HEAP, os.path.join(ROOT, 'tests', 'mpy', 'netcheck.py'),
-             mpy_lib, dialect, link, str(tcp_echo_server.port), str(udp_echo_server.port),
+            [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + HEAP,
+             '--rom', os.path.join(ROOT, 'tests', 'mpy', 'netcheck.py'),
+             '-m', 'netcheck', '/rom/lib', dialect, link, str(tcp_echo_server.port), str(udp_echo_server.port),
              str(listen_port), str(sntp_server.port)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 240

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 # The heap cap the FTP check runs under: the smallest that holds the driver, the FTP backend and
 # their buffers today (64K is the goal; the core stack alone does not fit in it yet).
-HEAP = os.environ.get('MODEMKIT_FTP_HEAP', '128K')
+HEAP = os.environ.get('MODEMKIT_FTP_HEAP', '96K')
 BIG = 5 * 1024 * 1024
 CUT = 300000
 # Wavecom's data modes have no flow control but the line's: the emulator paces its line (else
@@ -94,7 +94,8 @@ def test_ftp_on_micropython_through_pty(dialect, backend, mpy_lib, ftp_server, t
     app = None
     try:
         app = subprocess.Popen(
-            [mp, '-X', 'heapsize=' + HEAP, os.path.join(HERE, 'ftpcheck_mpy.py'), mpy_lib,
+            [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + HEAP,
+             '--rom', os.path.join(HERE, 'ftpcheck_mpy.py'), '-m', 'ftpcheck_mpy', '/rom/lib',
              dialect, backend, link, str(ftp_server.port), str(tmp_path)] + RATE.get(backend, []),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 300
