@@ -287,14 +287,21 @@ class Subscriber:
         self.client.disconnect()
 
 
-def run_mpy(module, args, heap, timeout_s, fail_on=(), on_line=None):
+def run_mpy(module, args, heap, timeout_s, fail_on=(), on_line=None, rom=False):
     """Run `micropython -X heapsize=<heap> -m <module> args...` from MPY_TREE (only .mpy files
-    on its path). Returns (ok, lines, why): ok when it exited 0 in time; a line containing any
-    of `fail_on` ends it at once (why says which). on_line(line) sees every line."""
+    on its path); with rom, MPY_TREE is a ROM filesystem instead, executed in place outside the
+    heap as a device runs frozen or ROMFS code (mktools.romrun). Returns (ok, lines, why): ok
+    when it exited 0 in time; a line containing any of `fail_on` ends it at once (why says
+    which). on_line(line) sees every line."""
     # '.frozen' keeps the modules frozen into the port (asyncio) importable
     env = dict(os.environ, MICROPYPATH='.frozen' + os.pathsep + MPY_TREE)
-    p = Lines([tool('micropython'), '-X', 'heapsize=%d' % heap, '-m', module]
-              + [str(a) for a in args], env=env, cwd=BUILD)
+    if rom:
+        env['PYTHONPATH'] = os.path.join(ROOT, 'tools')
+        cmd = [sys.executable, '-m', 'mktools.romrun', '--no-lib', '--rom', MPY_TREE,
+               '-X', 'heapsize=%d' % heap, '-m', module]
+    else:
+        cmd = [tool('micropython'), '-X', 'heapsize=%d' % heap, '-m', module]
+    p = Lines(cmd + [str(a) for a in args], env=env, cwd=BUILD)
     deadline = time.monotonic() + timeout_s
     why = None
     try:

@@ -3,7 +3,10 @@
 
 - min_heap_bytes.telemetry.<dialect>: the telemetry app as shipped (apps/telemetry/main.py);
 - min_heap_bytes.umqtt_simple.<dialect>: the peer, umqtt.simple from PyPI over modemkit's
-  socket shim (bench/mpy/bench_umqtt.py), publishing the same samples.
+  socket shim (bench/mpy/bench_umqtt.py), publishing the same samples;
+- min_heap_bytes.<stack>_rom.<dialect>: the same two with their code in a ROM filesystem outside
+  the heap, executed in place as a device runs frozen or ROMFS code (mktools.romrun): the unix
+  port otherwise loads every .mpy's bytecode into the heap it caps.
 
 "Correctly": the process reports COUNT samples sent and exits cleanly, and an independent paho
 subscriber saw every sequence number 1..COUNT on the telemetry topic and the final 'done' status.
@@ -27,8 +30,10 @@ STEP = 256
 CONFIRM = 1
 HINT_SPAN = 2048
 PROBE_DIALECTS = ('quectel',)     # where heap_in_use is measured besides the bisection
-STACKS = {'telemetry': ('bench_telemetry', 'telemetry: %d samples sent'),
-          'umqtt_simple': ('bench_umqtt', 'umqtt: %d samples sent')}
+STACKS = {'telemetry': ('bench_telemetry', 'telemetry: %d samples sent', False),
+          'umqtt_simple': ('bench_umqtt', 'umqtt: %d samples sent', False),
+          'telemetry_rom': ('bench_telemetry', 'telemetry: %d samples sent', True),
+          'umqtt_simple_rom': ('bench_umqtt', 'umqtt: %d samples sent', True)}
 FATAL = ('MemoryError', 'memory allocation failed', 'Traceback')
 
 
@@ -73,13 +78,13 @@ class Trials:
         path = os.path.join(work, 'board.json')
         with open(path, 'w') as f:
             json.dump(cfg, f)
-        module, done = STACKS[self.stack]
+        module, done, rom = STACKS[self.stack]
         limit = 240 if self.ok_s is None else max(30, 4 * self.ok_s)
         t0 = time.monotonic()
         sim = Sim(self.dialect, link)
         try:
             ok, lines, why = run_mpy(module, [path, COUNT] + (['probe'] if probe else []), heap,
-                                     limit, fail_on=FATAL)
+                                     limit, fail_on=FATAL, rom=rom)
         finally:
             sim.stop()
         took = time.monotonic() - t0
@@ -161,12 +166,14 @@ def measure(stack, dialect, ctx):
         trials.run(HIGH, probe=True)
     method = {
         'interpreter': ctx.mpy['version'], 'word_bits': ctx.mpy['word_bits'],
-        'code': 'every module from .mpy (mpy-cross %s)' % ctx.mpy_cross,
+        'code': ('every module from .mpy (mpy-cross %s)' % ctx.mpy_cross) +
+                (' in a ROM filesystem outside the heap, executed in place (mktools.romrun)'
+                 if STACKS[stack][2] else ', loaded into the heap'),
         'stack': {'telemetry': 'apps/telemetry/main.py as shipped (MQTT client, store-and-'
                                'forward queue on files, sampler and status tasks)',
                   'umqtt_simple': 'PyPI micropython-umqtt.simple 1.3.4, unmodified, over '
                                   'modemkit.usock on the same driver (bench/mpy/bench_umqtt.py)'
-                  }[stack],
+                  }[stack.replace('_rom', '')],
         'samples': COUNT, 'qos': 1, 'check': 'process reports %d sent and exits 0; paho '
         'subscriber saw seq 1..%d and status done' % (COUNT, COUNT),
         'board': board_config(dialect, 'PTY', 0, 'DEVICE', 'DIR'),
@@ -201,7 +208,7 @@ def _job(stack, dialect, ctx):
     key = 'min_heap_bytes.%s.%s' % (stack, dialect)
 
     def job():
-        if stack == 'umqtt_simple' and not ctx.have_umqtt:
+        if stack.startswith('umqtt_simple') and not ctx.have_umqtt:
             return {}, {key: 'umqtt.simple could not be fetched from PyPI'}
         try:
             fig, _ = measure(stack, dialect, ctx)

@@ -45,10 +45,13 @@ def _ratio(a, b):
 # -- the comparisons with peers: (label, modemkit key, peer key, peer name, unit) ---------------
 def peer_rows(doc):
     rows = []
-    for d in DIALECTS:
-        rows.append(('smallest heap for 200 QoS 1 samples, %s' % d,
-                     'min_heap_bytes.telemetry.%s' % d, 'min_heap_bytes.umqtt_simple.%s' % d,
-                     'umqtt.simple over the socket shim', 'bytes'))
+    for rom in ('', '_rom'):
+        for d in DIALECTS:
+            rows.append(('smallest heap for 200 QoS 1 samples, %s%s'
+                         % (d, ', code in ROM' if rom else ''),
+                         'min_heap_bytes.telemetry%s.%s' % (rom, d),
+                         'min_heap_bytes.umqtt_simple%s.%s' % (rom, d),
+                         'umqtt.simple over the socket shim', 'bytes'))
     rows += [
         ('heap allocated per QoS 0 publish', 'alloc_bytes_per_publish.modemkit',
          'alloc_bytes_per_publish.umqtt_simple', 'umqtt.simple over the socket shim', 'bytes'),
@@ -152,7 +155,7 @@ def wins(doc):
         if a is None or b is None or a <= b:
             continue
         if mk.startswith('min_heap_bytes'):
-            heaps.append((mk.split('.')[-1], a, b))
+            heaps.append((mk.split('.')[-1] + (' (code in ROM)' if '_rom.' in mk else ''), a, b))
             continue
         out.append('- **%s**: %s needs %s %s, modemkit %s (%s×).%s' % (
             label, peer, _f(b), unit, _f(a), _f(a / float(b), 2), WHY_WIN.get(mk, '')))

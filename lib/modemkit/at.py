@@ -231,6 +231,15 @@ class Cmd(object):
         QIRD.clear().add(b'AT+QIRD=').add(conn_id).add(b',1500')
     """
 
+    # The options most commands leave unset stay on the class until one sets them: each field
+    # an instance sets costs 16 bytes or more in its attribute table.
+    expect = None                 # prefix of this command's own response lines
+    prompt = NO_PROMPT
+    sink = None                   # bytearray/memoryview for a length-prefixed payload
+    length_field = 0              # which field of the `expect` line holds the length
+    put = None                    # or put(buf, start, end) receives the payload
+    stream = None                 # consumer of an open-ended stream its OK opens
+
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
                  sink=None, length_field=0, size=None, put=None, stream=None):
         if size is None:
@@ -238,12 +247,18 @@ class Cmd(object):
         self.buf = bytearray(size)
         self.n = 0
         self.timeout_ms = timeout_ms
-        self.expect = expect              # prefix of this command's own response lines
-        self.prompt = prompt
-        self.sink = sink                  # bytearray/memoryview for a length-prefixed payload
-        self.length_field = length_field  # which field of the `expect` line holds the length
-        self.put = put                    # or put(buf, start, end) receives the payload
-        self.stream = stream              # consumer of an open-ended stream its OK opens
+        if expect is not None:
+            self.expect = expect
+        if prompt != NO_PROMPT:
+            self.prompt = prompt
+        if sink is not None:
+            self.sink = sink
+        if length_field:
+            self.length_field = length_field
+        if put is not None:
+            self.put = put
+        if stream is not None:
+            self.stream = stream
         self.task = None                  # the task waiting for it
         self.nxt = None                   # link in the channel's queue
         if text is not None:

@@ -7,7 +7,11 @@ Uploads are checked with SIZE and, where the server has it, XCRC (the CRC-32 of 
 """
 from modemkit import ftp
 from modemkit.ftp import FtpError, LoginRefused, NoSuchFile, Broken, EIO, EACCES, EPIPE, ENOENT
+from modemkit.port import const
 from modemkit.sched import Return
+
+_CTL_RING = const(128)
+_SMALL_RING = const(64)
 
 
 class Ftp(ftp.Client):
@@ -72,7 +76,9 @@ class Ftp(ftp.Client):
         if self.ctl is not None:
             return
         self.ln = self.ll = 0
-        self.ctl = yield self.modem.open(self.host, self.port, timeout_ms=self.tmo)
+        # the control connection brings short lines only: a small receive ring
+        self.ctl = yield self.modem.open(self.host, self.port, timeout_ms=self.tmo,
+                                         rx_size=_CTL_RING)
         yield self._ask(None, 2)
         code = yield self._ask('USER ' + self.user)
         if code == 331:
@@ -99,7 +105,11 @@ class Ftp(ftp.Client):
         p2, i = _rnum(self.line, self.ll, 10)
         p1, i = _rnum(self.line, i, 10)
         port = p1 * 256 + p2
-        self.data = yield self.modem.open(self.host, port, timeout_ms=self.tmo)
+        # a transfer goes one way: the other direction's ring stays small
+        up = verb in ('STOR', 'APPE')
+        self.data = yield self.modem.open(self.host, port, timeout_ms=self.tmo,
+                                          rx_size=_SMALL_RING if up else None,
+                                          tx_size=None if up else _SMALL_RING)
         if rest:
             yield self._ask('REST %d' % rest, 3)
         yield self._ask(verb + ' ' + name, 1)

@@ -8,9 +8,12 @@ a resumed upload starts again from byte 0 (RESUME = False), and a resumed downlo
 file again and throws away the bytes the caller already has. Delete and list raise Unsupported.
 While a transfer runs the module takes no AT command and no socket (one session at a time).
 
-The data mode has no flow control but RTS/CTS (C.2, AT+IFC), which the port layer does not
-drive: a host that writes faster than the module sends loses bytes (the read-back then refuses
-the upload). cfg 'rate' (bytes/s) paces uploads below what the link carries.
+The data mode's only flow control is RTS/CTS (C.2, AT+IFC; MT App. B). With board option
+`rtscts` (a UART that does it, or a pty) a download is not read from the UART while `buf` has no
+room for one more chunk of it (wavecom._Rts), so the module holds the rest, and an upload's
+writes wait while the module holds CTS off. Without it, download bytes that find `buf` full are
+lost (Broken), and a host that writes faster than the module sends loses bytes (the read-back
+then refuses the upload): cfg 'rate' (bytes/s) paces uploads below what the link carries.
 """
 from modemkit import ftp
 from modemkit.ftp import LoginRefused, NoSuchFile, Broken, EACCES, EPIPE, ENOENT
@@ -44,6 +47,7 @@ class Ftp(ftp.Client):
         self.skip = 0            # bytes of a resumed download the caller has already
         self.dle = False
         self.rx_fn = self._rx    # bound once: the channel keeps it for the stream
+        self.room_fn = self._room   # and the driver asks it for the room left in buf
         self.rate = cfg.get('rate')
 
     def _open(self):
@@ -76,6 +80,7 @@ class Ftp(ftp.Client):
             self.fill = 0
             self.skip = rest
             self.dle = False
+            m.room = self.room_fn
             m.flow = True
             # the banner (OK_Info_DataBegin / _WaitingForData) opens the data mode; a refused
             # login or file ends with #CME ERROR before it
@@ -108,9 +113,12 @@ class Ftp(ftp.Client):
                 b[self.fill] = c
                 self.fill += 1
             else:
-                s.dropped += 1           # no back-pressure in data mode: lost
+                s.dropped += 1           # no room and no RTS/CTS (board option rtscts): lost
         s.ev.set()
         return None
+
+    def _room(self):
+        return len(self.buf) - self.fill
 
     def _read(self, buf):
         s = self.s

@@ -246,12 +246,14 @@ class Modem(object):
         if cap not in self.CAPS:
             raise Unsupported(EOPNOTSUPP, '%s: no %s on this module' % (type(self).__name__, cap))
 
-    def new_socket(self, kind, timeout_ms):
+    def new_socket(self, kind, timeout_ms, rx_size=None, tx_size=None):
         yield self.wait_ready(timeout_ms)
         reserved = self.cfg.get('reserved', ())   # ids another user of the module owns
+        if tx_size is None or not self.tx_size:
+            tx_size = self.tx_size          # 0: this dialect sends without a transmit ring
         for i in range(len(self.socks)):
             if self.socks[i] is None and self.first_id + i not in reserved:
-                s = Socket(self, kind, self.rx_size, self.tx_size)
+                s = Socket(self, kind, rx_size or self.rx_size, tx_size)
                 s.id = self.first_id + i
                 self.socks[i] = s
                 raise Return(s)
@@ -270,10 +272,12 @@ class Modem(object):
         if 0 <= i < len(self.socks) and self.socks[i] is sock:
             self.socks[i] = None
 
-    def open(self, host, port_, kind=TCP, timeout_ms=30000):
-        """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port."""
+    def open(self, host, port_, kind=TCP, timeout_ms=30000, rx_size=None, tx_size=None):
+        """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port. Its receive and
+        transmit rings have the board's rx_size/tx_size, or these (e.g. small ones for a
+        connection that only carries short lines)."""
         self.need('udp' if kind else 'tcp')
-        s = yield self.new_socket(kind, timeout_ms)
+        s = yield self.new_socket(kind, timeout_ms, rx_size, tx_size)
         try:
             yield self.connect(s, host, port_, timeout_ms)
         except BaseException:

@@ -15,7 +15,7 @@ keeping the connection. A peer that says nothing for 1.5 x keepalive is taken fo
 Malformed packets raise ProtocolError and reset the connection; reconnecting backs off
 (1 s doubling to `backoff_max_ms`, with jitter).
 """
-from modemkit.port import ticks_add, ticks_diff
+from modemkit.port import const, ticks_add, ticks_diff
 from modemkit.sched import Event, Return
 from modemkit.sock import NetError
 
@@ -24,17 +24,17 @@ CONNECTING = 1
 UP = 2
 STATE_NAMES = ('down', 'connecting', 'up')
 
-CONNECT = 0x10
-CONNACK = 0x20
-PUBLISH = 0x30
-PUBACK = 0x40
-SUBSCRIBE = 0x82
-SUBACK = 0x90
-UNSUBSCRIBE = 0xA2
-UNSUBACK = 0xB0
-PINGREQ = 0xC0
-PINGRESP = 0xD0
-DISCONNECT = 0xE0
+_CONNECT = const(0x10)
+_CONNACK = const(0x20)
+_PUBLISH = const(0x30)
+_PUBACK = const(0x40)
+_SUBSCRIBE = const(0x82)
+_SUBACK = const(0x90)
+_UNSUBSCRIBE = const(0xA2)
+_UNSUBACK = const(0xB0)
+_PINGREQ = const(0xC0)
+_PINGRESP = const(0xD0)
+_DISCONNECT = const(0xE0)
 
 CONNACK_TEXT = ('accepted', 'unacceptable protocol version', 'identifier rejected',
                 'server unavailable', 'bad user name or password', 'not authorized')
@@ -141,7 +141,7 @@ class MQTT(object):
         remaining = self._check(topic, msg, qos)
         if qos and self._free_slot() < 0:
             return -1
-        n = self._header(PUBLISH | qos << 1 | (1 if retain else 0), remaining)
+        n = self._header(_PUBLISH | qos << 1 | (1 if retain else 0), remaining)
         if not self._room(n + remaining):
             return -1
         s = self.sock
@@ -221,7 +221,7 @@ class MQTT(object):
         slot = self._free_slot()
         if qos and slot < 0:
             raise Return(-1)
-        n = self._header(PUBLISH | qos << 1 | (1 if retain else 0), remaining)
+        n = self._header(_PUBLISH | qos << 1 | (1 if retain else 0), remaining)
         pid = self._next_pid() if qos else 0
         if qos:
             buf = self._win_buf[slot]
@@ -265,12 +265,12 @@ class MQTT(object):
         if (topic, qos) not in self.subs:
             self.subs.append((topic, qos))
         if self.state == UP:
-            yield self._sub(SUBSCRIBE, topic, qos, timeout_ms)
+            yield self._sub(_SUBSCRIBE, topic, qos, timeout_ms)
 
     def unsubscribe(self, topic, timeout_ms=10000):
         self.subs = [s for s in self.subs if s[0] != topic]
         if self.state == UP:
-            yield self._sub(UNSUBSCRIBE, topic, -1, timeout_ms)
+            yield self._sub(_UNSUBSCRIBE, topic, -1, timeout_ms)
 
     def _sub(self, kind, topic, qos, timeout_ms, wait=True):
         topic = _b(topic)
@@ -356,7 +356,7 @@ class MQTT(object):
         if n + 5 > self.max_packet:
             raise PacketTooLarge('CONNECT of %d bytes > max_packet' % n)
         buf = self._rx
-        k = self._header(CONNECT, n)
+        k = self._header(_CONNECT, n)
         for i in range(k):
             buf[i] = self._hdr[i]
         i = _put_str(buf, k, b'MQTT')
@@ -375,7 +375,7 @@ class MQTT(object):
         yield s.send(buf, 30000, i)
         self._last_tx = self._last_rx = self._now()
         kind, size = yield self._read_packet(30000)
-        if kind != CONNACK or size != 2:
+        if kind != _CONNACK or size != 2:
             raise ProtocolError('expected CONNACK, got type 0x%02x' % kind)
         code = self._rx[1]
         if code:
@@ -390,7 +390,7 @@ class MQTT(object):
                 yield s.send(buf, 30000, self._win_len[slot])
         for topic, qos in self.subs:
             # no reader runs yet: the SUBACKs are read (and dropped) once we are up
-            yield self._sub(SUBSCRIBE, topic, qos, 30000, False)
+            yield self._sub(_SUBSCRIBE, topic, qos, 30000, False)
 
     def _read_loop(self):
         ka = self.keepalive * 1000
@@ -401,7 +401,7 @@ class MQTT(object):
                 if quiet >= ka * 3 // 2:
                     raise ProtocolError('no packet from the broker for %d s' % (quiet // 1000))
                 if ticks_diff(now, self._last_tx) >= ka:
-                    self._hdr[0] = PINGREQ
+                    self._hdr[0] = _PINGREQ
                     self._hdr[1] = 0
                     yield self._send_packet(self._hdr, 2, None, 10000)
                 wait = min(ka - ticks_diff(now, self._last_tx), ka * 3 // 2 - quiet)
@@ -465,7 +465,7 @@ class MQTT(object):
     def _dispatch(self, first, size):
         kind = first & 0xF0
         rx = self._rx
-        if kind == PUBLISH:
+        if kind == _PUBLISH:
             qos = (first >> 1) & 3
             if size < 2:
                 raise ProtocolError('PUBLISH too short')
@@ -477,35 +477,35 @@ class MQTT(object):
                 self.on_message(bytes(rx[2:2 + tlen]), bytes(rx[start:size]), first & 1)
             if qos:
                 h = self._hdr
-                h[0] = PUBACK
+                h[0] = _PUBACK
                 h[1] = 2
                 h[2] = rx[2 + tlen]
                 h[3] = rx[3 + tlen]
                 if self.sock.write(h, 4) != 4:
                     raise NetError(105, 'no room to acknowledge a message')
                 self._last_tx = self._now()
-        elif kind in (PUBACK, SUBACK, UNSUBACK):
+        elif kind in (_PUBACK, _SUBACK, _UNSUBACK):
             if size < 2:
                 raise ProtocolError('acknowledgement too short')
             pid = rx[0] << 8 | rx[1]
-            if kind == PUBACK:
+            if kind == _PUBACK:
                 for i in range(len(self._win_pid)):
                     if self._win_pid[i] == pid:
                         self._win_pid[i] = 0
                         if self.on_ack is not None:
                             self.on_ack(pid)
             elif pid == self._sub_pid:
-                if kind == SUBACK and size > 2 and rx[2] == 0x80:
+                if kind == _SUBACK and size > 2 and rx[2] == 0x80:
                     self.log('mqtt: subscription refused by the broker')
                 self._sub_pid = 0
             self.acked.set()
-        elif kind != PINGRESP:
+        elif kind != _PINGRESP:
             raise ProtocolError('unexpected packet type 0x%02x' % first)
 
     def disconnect(self):
         """Send DISCONNECT (the will is discarded) and close."""
         if self.state == UP:
-            self._hdr[0] = DISCONNECT
+            self._hdr[0] = _DISCONNECT
             self._hdr[1] = 0
             yield self.sock.send(self._hdr, 10000, 2)
         yield self._drop()

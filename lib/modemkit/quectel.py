@@ -6,12 +6,10 @@ drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket has 
 slow reader holds data back in the module instead of losing it. Board option `push: true` selects
 direct push mode instead (the module sends data unasked; what does not fit is counted as lost).
 """
-from modemkit import at
-from modemkit.at import Cmd, OK, FAIL, PROMPT_GT
+from modemkit.at import Cmd, OK, FAIL
 from modemkit.modem import Modem, ATTACH, fail
-from modemkit.sched import Event, Return
-from modemkit.sock import (NetError, Refused, TimedOut, TCP, UDP, LISTENER, OPEN, Socket,
-                           ECONNREFUSED, ETIMEDOUT, EIO)
+from modemkit.sched import Return
+from modemkit.sock import NetError, Refused, TimedOut, UDP, OPEN, ECONNREFUSED, ETIMEDOUT, EIO
 
 _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'
@@ -42,9 +40,9 @@ class Quectel(Modem):
         ch.on(b'+QIURC:', self._on_urc)
         ch.on(b'+QPING:', self._on_service)
         ch.on(b'+QNTP:', self._on_service)
-        self._svc = []             # URC lines of the DNS/ping/NTP request in progress
+        self._svc = None           # URC lines of the DNS/ping/NTP request in progress
         self._svc_want = 0         # how many lines complete it
-        self._svc_ev = None
+        self._svc_ev = None        # set while one is in progress
 
     # -- lifecycle -------------------------------------------------------------------------
     def configure(self):
@@ -114,42 +112,15 @@ class Quectel(Modem):
                 s.pending = True
                 self.kick()
         elif line.startswith(_INCOMING):
-            self._incoming(line)
+            _svc().incoming(self, line)         # only with a listener: the module is loaded
         elif line.startswith(_PDPDEACT):
             self._trouble(ATTACH, 'PDP context deactivated by the network')
         elif line.startswith(_DNSGIP):
             self._on_service(line)
 
-    def _incoming(self, line):
-        # +QIURC: "incoming",<connectID>,<serverID>,<remoteIP>,<remote_port> (QL §2.2.4)
-        cid = line.num(1, -1)
-        lst = self.sock_by_id(line.num(2, -1))
-        i = cid - self.first_id
-        if lst is None or not 0 <= i < len(self.socks) or self.socks[i] is not None or \
-                len(lst.backlog) >= BACKLOG:
-            self.log('quectel: refusing incoming connection %d' % cid)
-            return
-        s = Socket(self, TCP, self.rx_size, self.tx_size)
-        s.id = cid
-        s.state = OPEN
-        s.addr = (line.text(3), line.num(4, 0))
-        self.socks[i] = s
-        lst.backlog.append(s)
-        lst.ev.set()
-
     def _on_service(self, line):
-        if self._svc_ev is None or len(self._svc) >= 16:
-            return
-        self._svc.append(line.bytes())
-        if line.startswith(_DNSGIP) and len(self._svc) == 1:
-            # +QIURC: "dnsgip",<err>,<IP_count>,<DNS_ttl>, then IP_count address lines
-            self._svc_want = 1 + line.num(2, 0) if line.num(1, -1) == 0 else 1
-        elif line.startswith(b'+QPING:') and (line.num(0, -1) != 0 or
-                                              line.num(1) is not None):
-            # QL §2.1.11: an error code, or the summary (numbers where replies have an IP)
-            self._svc_want = len(self._svc)
-        if len(self._svc) >= self._svc_want:
-            self._svc_ev.set()
+        if self._svc_ev is not None:            # a request of quectel_svc is in progress
+            _svc().on_service(self, line)
 
     # -- sockets ---------------------------------------------------------------------------
     def _open(self, s, service, host, port_, lport, timeout_ms):
@@ -175,31 +146,29 @@ class Quectel(Modem):
     def connect(self, s, host, port_, timeout_ms):
         yield self._open(s, s.kind, host, port_, 0, timeout_ms)
 
+    # -- services, in quectel_svc: imported on first use ----------------------------------
     def listen(self, port_, timeout_ms=30000):
         """A listener on the module's local port; accept() gives connected sockets."""
-        self.need('listen')
-        s = yield self.new_socket(LISTENER, timeout_ms)
-        s.backlog = []
-        yield self._open(s, 2, '127.0.0.1', 0, port_, timeout_ms)   # QL §2.1.4
-        raise Return(s)
+        return _svc().listen(self, port_, timeout_ms)
 
     def udp_service(self, port_, timeout_ms=30000):
         """A UDP socket bound to a local port: recv_into() datagrams from anyone, sendto()."""
-        self.need('udp')
-        s = yield self.new_socket(UDP, timeout_ms)
-        yield self._open(s, 3, '127.0.0.1', 0, port_, timeout_ms)
-        s.res = 'service'
-        raise Return(s)
+        return _svc().udp_service(self, port_, timeout_ms)
 
     def sendto(self, s, data, addr, timeout_ms):
-        """UDP service: one datagram to addr (QL §2.1.7, the <remoteIP>,<remote_port> form)."""
-        c = Cmd(size=64, timeout_ms=10000, prompt=PROMPT_GT)
-        c.add(b'AT+QISEND=').add(s.id).add(',%d,"%s",%d' % (len(data), addr[0], addr[1]))
-        r = yield self.chan.send(c)
-        if r.status == at.PROMPT:
-            r = yield self.chan.send_data(data)
-        if r.status != OK:
-            raise NetError(EIO, 'socket %d: sendto: %s' % (s.id, r.error()))
+        return _svc().sendto(self, s, data, addr, timeout_ms)
+
+    def resolve(self, host, timeout_ms=60000):
+        """The first IPv4 address of host (QL §2.1.14, up to 60 s)."""
+        return _svc().resolve(self, host, timeout_ms)
+
+    def ping(self, host, count=4, timeout_s=4):
+        """(sent, received, lost, min_ms, max_ms, avg_ms) for `count` echo requests."""
+        return _svc().ping(self, host, count, timeout_s)
+
+    def ntp(self, server, port_=123, timeout_ms=125000):
+        """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL §2.1.12, up to 125 s)."""
+        return _svc().ntp(self, server, port_, timeout_ms)
 
     def send_refused(self, s):
         # QL §2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
@@ -242,52 +211,8 @@ class Quectel(Modem):
         c.add(b'AT+QICLOSE=').add(s.id)
         yield self.chan.send(c)
 
-    # -- services --------------------------------------------------------------------------
-    def _service(self, text, want, timeout_ms):
-        yield self.wait_ready(timeout_ms)
-        self._svc = []
-        self._svc_want = want
-        ev = self._svc_ev = Event(self.sched)
-        try:
-            r = yield self.q(text, 5000, ok=False)
-            if r.status != OK:
-                raise NetError(EIO, '%s: %s' % (text, r.error()))
-            if not (yield ev.wait(timeout_ms)):
-                raise TimedOut(ETIMEDOUT, '%s: no result in %d ms' % (text, timeout_ms))
-            raise Return(self._svc)
-        finally:
-            self._svc_ev = None
 
-    def resolve(self, host, timeout_ms=60000):
-        """The first IPv4 address of host (QL §2.1.14, up to 60 s)."""
-        self.need('dns')
-        lines = yield self._service('AT+QIDNSGIP=%d,"%s"' % (self.ctx, host), 1, timeout_ms)
-        head = at.Line(bytearray(lines[0]))
-        head.n = len(lines[0])
-        if head.num(1, -1) != 0 or len(lines) < 2:
-            raise NetError(EIO, 'DNS lookup of %s failed: error %d' % (host, head.num(1, -1)))
-        first = at.Line(bytearray(lines[1]))
-        first.n = len(lines[1])
-        raise Return(first.text(1))
-
-    def ping(self, host, count=4, timeout_s=4):
-        """(sent, received, lost, min_ms, max_ms, avg_ms) for `count` echo requests."""
-        self.need('ping')
-        lines = yield self._service('AT+QPING=%d,"%s",%d,%d' % (self.ctx, host, timeout_s, count),
-                                    99, (timeout_s * count + 10) * 1000)
-        last = at.Line(bytearray(lines[-1]))
-        last.n = len(lines[-1])
-        if last.num(0, -1) != 0:
-            raise NetError(EIO, 'ping %s failed: error %d' % (host, last.num(0, -1)))
-        raise Return(tuple(last.num(k, 0) for k in range(1, 7)))
-
-    def ntp(self, server, port_=123, timeout_ms=125000):
-        """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL §2.1.12, up to 125 s)."""
-        self.need('ntp')
-        lines = yield self._service('AT+QNTP=%d,"%s",%d' % (self.ctx, server, port_), 1,
-                                    timeout_ms)
-        ln = at.Line(bytearray(lines[0]))
-        ln.n = len(lines[0])
-        if ln.num(0, -1) != 0:
-            raise NetError(EIO, 'NTP from %s failed: error %d' % (server, ln.num(0, -1)))
-        raise Return(ln.text(1))
+def _svc():
+    # the services' code stays out of the heap until a device first uses one (README, "Memory")
+    from modemkit import quectel_svc
+    return quectel_svc

@@ -94,7 +94,11 @@ class WaitQueue(object):
 
 
 class Task(object):
-    """A running generator. Few attributes on purpose: each costs heap in every task."""
+    """A running generator. Few attributes on purpose: each costs heap in every task; those
+    most tasks never set stay on the class until one does."""
+    joiners = None                # WaitQueue, created by the first join()
+    alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
+    pending = None                # a cancel requested while the task itself was running
 
     def __init__(self, sched, gen, name, parent, depth):
         self.sched = sched
@@ -110,9 +114,6 @@ class Task(object):
         self.wq = None                # what it waits in: a WaitQueue, an owner, or a stream
         self.nxt = None               # link in the ready queue or in a WaitQueue
         self.anxt = None              # link in the list of all tasks
-        self.joiners = None           # WaitQueue, created by the first join()
-        self.alive_by = None          # watchdog heartbeat deadline, see Scheduler.heartbeat
-        self.pending = None           # a cancel requested while the task itself was running
 
     def done(self):
         return self.state == DONE
@@ -148,22 +149,23 @@ class Task(object):
                                  else 'waiting')
 
 
-class Event(object):
-    """A level-triggered flag tasks can wait for."""
+class Event(WaitQueue):
+    """A level-triggered flag tasks can wait for. It is its own queue of waiters: one object per
+    event, not two."""
 
     def __init__(self, sched):
+        WaitQueue.__init__(self)
         self.sched = sched
         self.is_set = False
-        self.q = WaitQueue()
 
     def set(self):
         self.is_set = True
         s = self.sched
-        t = self.q.pop()
+        t = self.pop()
         while t is not None:
             t.wq = None
             s._resume(t, True)
-            t = self.q.pop()
+            t = self.pop()
 
     def clear(self):
         self.is_set = False
@@ -175,8 +177,8 @@ class Event(object):
             me.val = True
             s._make_ready(me)
         else:
-            self.q.push(me)
-            s._suspend(me, self.q, timeout_ms, _EVENT)
+            self.push(me)
+            s._suspend(me, self, timeout_ms, _EVENT)
         return WAIT
 
 

@@ -2,54 +2,43 @@
   sim        a simulated reading for the desktop: base + swing * triangle wave (period 60 s)
   adc        MicroPython machine.ADC on "pin": read_u16() * scale + offset
   telit_adc  Telit GPIO.getADC("channel") (millivolts) * scale + offset
+One class for the three kinds: a class costs more heap than the few lines that tell them apart.
 """
+KINDS = ('sim', 'adc', 'telit_adc')
 
 
-class SimSensor(object):
+class Sensor(object):
     def __init__(self, cfg, clock):
-        self.base = cfg.get('base', 20.0)
-        self.swing = cfg.get('swing', 1.0)
-        self.clock = clock
-
-    def read(self):
-        phase = (self.clock.ticks_ms() // 100) % 600        # tenths of a second in 60 s
-        tri = phase / 150.0 - 1.0 if phase < 300 else 3.0 - phase / 150.0
-        return self.base + self.swing * tri
-
-
-class AdcSensor(object):
-    def __init__(self, cfg):
-        from machine import ADC, Pin
-        self.adc = ADC(Pin(cfg['pin']))
+        self.kind = cfg.get('kind')
+        if self.kind not in KINDS:
+            raise ValueError('sensor %r: unknown kind %r' % (cfg.get('name'), self.kind))
+        if self.kind == 'sim':
+            self.base = cfg.get('base', 20.0)
+            self.swing = cfg.get('swing', 1.0)
+            self.clock = clock
+            return
         self.scale = cfg.get('scale', 1.0)
         self.offset = cfg.get('offset', 0.0)
+        if self.kind == 'adc':
+            from machine import ADC, Pin
+            self.adc = ADC(Pin(cfg['pin']))
+        else:
+            import GPIO
+            self.gpio = GPIO
+            self.channel = cfg.get('channel', 1)
 
     def read(self):
-        return self.adc.read_u16() * self.scale + self.offset
-
-
-class TelitAdcSensor(object):
-    def __init__(self, cfg):
-        import GPIO
-        self.gpio = GPIO
-        self.channel = cfg.get('channel', 1)
-        self.scale = cfg.get('scale', 1.0)
-        self.offset = cfg.get('offset', 0.0)
-
-    def read(self):
-        return self.gpio.getADC(self.channel) * self.scale + self.offset
+        if self.kind == 'sim':
+            phase = (self.clock.ticks_ms() // 100) % 600        # tenths of a second in 60 s
+            tri = phase / 150.0 - 1.0 if phase < 300 else 3.0 - phase / 150.0
+            return self.base + self.swing * tri
+        if self.kind == 'adc':
+            raw = self.adc.read_u16()
+        else:
+            raw = self.gpio.getADC(self.channel)
+        return raw * self.scale + self.offset
 
 
 def make(cfgs, clock):
-    out = []
-    for c in cfgs:
-        kind = c.get('kind')
-        if kind == 'sim':
-            out.append((c['name'], SimSensor(c, clock)))
-        elif kind == 'adc':
-            out.append((c['name'], AdcSensor(c)))
-        elif kind == 'telit_adc':
-            out.append((c['name'], TelitAdcSensor(c)))
-        else:
-            raise ValueError('sensor %r: unknown kind %r' % (c.get('name'), kind))
-    return out
+    """[(name, Sensor)] for the board config's "sensors" list."""
+    return [(c['name'], Sensor(c, clock)) for c in cfgs]

@@ -63,23 +63,26 @@ _WRAP = 0x3fffffff              # byte counters wrap here: they stay small ints 
 
 
 class Socket(object):
+    # Fields most sockets never set live here, on the class, until one does: every field an
+    # instance sets costs 16 bytes or more in its attribute table.
+    err = None                 # raised by the next operation (e.g. NetDown)
+    addr = None                # UDP: (ip, port) of the datagram in rx; listener: client
+    backlog = None             # listener: accepted Sockets not yet taken (bounded list)
+    res = None                 # the dialect's scratch (e.g. an open result)
+    rclosed = False            # the module says the peer closed; drain, then EOF
+    dropped = 0                # bytes a pushing module delivered without room (lost)
+
     def __init__(self, modem, kind, rx_size, tx_size=0):
         self.modem = modem
         self.kind = kind
         self.id = -1               # the module's connection id
         self.state = OPENING
-        self.err = None            # raised by the next operation (e.g. NetDown)
         self.rx = bytearray(rx_size)
         self.head = 0              # ring: next byte to read
         self.n = 0                 # bytes buffered
         self.pending = False       # the module holds data for us not yet fetched
-        self.addr = None           # UDP: (ip, port) of the datagram in rx; listener: client
         self.ev = Event(modem.sched)
-        self.backlog = None        # listener: accepted Sockets not yet taken (bounded list)
-        self.res = None            # the dialect's scratch (e.g. an open result)
-        self.rclosed = False       # the module says the peer closed; drain, then EOF
         self.put_fn = self.put     # bound once: the pump hands it to the AT channel
-        self.dropped = 0           # bytes a pushing module delivered without room (lost)
         self.tx = bytearray(tx_size) if tx_size else None
         self.thead = 0             # transmit ring: next byte the writer sends
         self.tlen = 0              # bytes queued, not yet accepted by the module

@@ -9,10 +9,17 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
 - ONE socket at a time. While it is open the module takes no AT command, so another open, a
   listen, a ping... fail at once with Unsupported saying what holds the module, and the lifecycle
   sends nothing until the session ends.
-- No back-pressure on receive: the module pushes the stream unasked and no AT command asks for
-  data (RTS/CTS is outside the port layer). What does not fit the socket's ring (`rx_size`) is
-  lost and counted in `sock.dropped`: read promptly, or size the ring for the largest burst.
-  send() waits between its chunks until the reader has emptied the UART input.
+- Back-pressure on receive is the serial line's alone: the module pushes the stream unasked and
+  no AT command asks for data. The manuals' answer is hardware flow control (MT App. B "Opening
+  a TCP Socket": "the flow is controlled through the hardware flow control mechanism"; C.2,
+  AT+IFC RTS/CTS). Board option `rtscts` (default off): the UART does it (a board UART opened
+  with RTS/CTS, or a pty, which holds its writer by itself). Then while the socket's ring
+  (`rx_size`) has no room for one more read of the stream the driver leaves the UART unread
+  (_Rts): its buffer fills, RTS goes off, the module stops sending and stops reading the network
+  in turn; nothing is lost. Without it what does not fit the ring is lost and counted in
+  `sock.dropped` (not reading would overrun the UART unseen): read promptly, or size the ring
+  for the largest burst. send() waits between its chunks until the reader has emptied the UART
+  input; a module with CTS off makes the UART's writes wait.
 - UDP (MT): one peer, fixed at open; the line shows no datagram boundaries (the module cuts
   datagrams after #UDPTXDELAY of silence), so a receive returns what came since the last one.
   No sendto() to others, no udp_service().
@@ -35,10 +42,51 @@ from modemkit.sock import (NetError, NetDown, Refused, Closed, TimedOut, Unsuppo
 _ETX = b'\x03'
 _DLE = b'\x10'
 _WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP §8: printed at every start-up
+_CHUNK = 64                   # bytes the AT channel reads from the UART at a time
 # MT Chapter 9 / GP §9.2: the codes a user meets, in words
 _CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
           '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'
           '38016 open failed|38027 DNS failed|')
+
+
+class _Rts(object):
+    """The UART as the AT channel's reader sees it with board option `rtscts`: in a data mode,
+    while the consumer of the stream (`modem.room()`: free bytes) has no room for one more chunk,
+    nothing is waiting. The bytes stay in the UART, whose full receive buffer holds RTS off
+    (C.2, AT+IFC), and nothing the module sends is lost between the UART and the consumer (whose
+    buffer must hold at least one chunk)."""
+
+    def __init__(self, uart, modem, chunk):
+        self.u = uart
+        self.m = modem
+        self.chunk = chunk
+
+    def held(self):
+        m = self.m
+        return m.flow and m.room is not None and m.room() < self.chunk
+
+    def any(self):
+        if self.held():
+            return 0
+        return self.u.any()
+
+    def readinto(self, buf):
+        if self.held():
+            return 0
+        return self.u.readinto(buf)
+
+    def wait_readable(self, ms):
+        if not self.held():
+            return self.u.wait_readable(ms)
+        # only a task can make room: the scheduler idles here only when none is ready
+        self.m.sched.clock.idle(ms if 0 <= ms < 20 else 20)
+        return False
+
+    def write(self, buf, n=None, off=0):
+        return self.u.write(buf, n, off)
+
+    def close(self):
+        self.u.close()
 
 
 def _why(code, text):
@@ -52,6 +100,11 @@ class Wavecom(Modem):
     first_id = 1                  # the module's socket id {1,2}; 1 serves every session
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
+        self.room = None          # free bytes of the data mode's consumer (a function), or None
+        if cfg and cfg.get('rtscts'):
+            chunk = chan_args.get('chunk_bytes', _CHUNK)
+            chan_args['chunk_bytes'] = chunk
+            uart = _Rts(uart, self, chunk)
         Modem.__init__(self, sched, uart, cfg, log, **chan_args)
         gp = self.gp = self.cfg.get('variant') == 'genpro'
         self.CAPS = ('tcp', 'listen', 'ntp') if gp else ('tcp', 'udp', 'listen', 'ping')
@@ -78,6 +131,7 @@ class Wavecom(Modem):
         self.flow = False         # the port is in data mode
         self.said = False         # the module confirmed the end of the session
         self.lst = None           # a listener waiting for its client
+        self.sock_room = self._sock_room    # bound once: room() of a socket's ring
         self._dle = False
         self._m = 0               # bytes of the start-up banner matched in the stream
 
@@ -152,6 +206,7 @@ class Wavecom(Modem):
             lst.err = Unsupported(EOPNOTSUPP, 'one-shot listener: listen() again')
             lst.ev.set()
             self.sess = s
+            self.room = self.sock_room
             self.flow = True
             self.said = self._dle = False
             self.chan.read_raw(-1, self._rx)
@@ -219,6 +274,10 @@ class Wavecom(Modem):
                 return i - start
         return None
 
+    def _sock_room(self):
+        s = self.sess
+        return len(s.rx) - s.n if s is not None else _CHUNK
+
     # -- exchanges -------------------------------------------------------------------------
     def _do(self, text, timeout_ms=10000, stream=None, refuse=False):
         c = self._cmd
@@ -259,10 +318,10 @@ class Wavecom(Modem):
         self.hold = what
 
     # -- sockets ---------------------------------------------------------------------------
-    def new_socket(self, kind, timeout_ms):
+    def new_socket(self, kind, timeout_ms, rx_size=None, tx_size=None):
         yield self._ready(timeout_ms, 'socket')
         self.hold = None
-        s = yield Modem.new_socket(self, kind, timeout_ms)
+        s = yield Modem.new_socket(self, kind, timeout_ms, rx_size, tx_size)
         self.hold = s
         raise Return(s)
 
@@ -284,6 +343,7 @@ class Wavecom(Modem):
             text = 'AT#OTCP=1'
         # the stream starts right after OK_Info_WaitingForData, maybe in the same read
         self.sess = s
+        self.room = self.sock_room
         self.flow = True
         self.said = self._dle = False
         try:
@@ -361,6 +421,7 @@ class Wavecom(Modem):
                 self.lst = None
                 yield self._do('AT#LTCPSTOP=1')
             elif s is self.sess:
+                self.room = None      # what is still in the ring is dropped: read the end
                 if self.said:
                     # payload we sent after the module's end sits in its command line: end it
                     self.chan.uart.write(b'\r')

@@ -79,7 +79,7 @@ def test_cancel_waiting_task_runs_finally():
             yield v.join()
         except Cancelled:
             log.append('join saw cancel')
-        raise Return(ev.q.head is None)
+        raise Return(ev.head is None)
 
     assert s.run(main()) is True      # the victim left the event's queue
     assert log == ['cancelled', 'finally', 'join saw cancel'], log

@@ -1,6 +1,7 @@
 """Exercise a dialect driver on the MicroPython unix port against `modemkit sim --pty`:
 
-    micropython -X heapsize=64K tests/mpy/netcheck.py LIB DIALECT TTY TCP UDP LISTEN NTP
+    python -m mktools.romrun -X heapsize=64K --rom tests/mpy/netcheck.py -m netcheck \
+        /rom/lib DIALECT TTY TCP UDP LISTEN NTP
 
 prints one 'ok <check> <detail>' or 'FAIL <check> <error>' line per check and 'done'. 100 KB of
 echo data are generated and verified on the fly (they would not fit in the heap).

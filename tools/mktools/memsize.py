@@ -1,10 +1,13 @@
-"""Heap taken by each on-target module once imported on the MicroPython unix port (from .mpy),
-and the .mpy sizes: where the memory goes.
+"""Heap taken by each on-target module once imported on the MicroPython unix port, and the .mpy
+sizes: where the memory goes.
 
     python -m mktools.memsize [module ...]      (default: the modules of lib/modemkit)
 
-Each module is imported in a fresh interpreter after its own imports, so a row is the cost of
-that module alone.
+Two columns: 'heap' imports the .mpy from a file (the unix port copies its bytecode into the
+heap); 'rom' imports it from a ROM filesystem, executed in place as a device runs frozen or ROMFS
+code (mktools.romrun): what is left is what importing creates (functions, classes, constants,
+interned names). Each module is imported in a fresh interpreter after its own imports, so a row
+is the cost of that module alone.
 """
 import os
 import subprocess
@@ -38,11 +41,16 @@ def compile_lib(out):
     return sizes
 
 
-def heap_of(tree, module, deps):
-    mp = os.path.join(os.path.dirname(sys.executable), 'micropython')
-    code = PROBE % (tree, deps, module)
-    p = subprocess.run([mp, '-X', 'heapsize=1M', '-c', code], capture_output=True, text=True)
-    return int(p.stdout.strip()) if p.returncode == 0 else None
+def heap_of(tree, module, deps, rom=False):
+    if rom:
+        cmd = [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=1M',
+               '-c', PROBE % ('/rom/lib', deps, module)]
+    else:
+        mp = os.path.join(os.path.dirname(sys.executable), 'micropython')
+        cmd = [mp, '-X', 'heapsize=1M', '-c', PROBE % (tree, deps, module)]
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools'))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    return int(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else None
 
 
 DEPS = ['modemkit.port', 'modemkit.sched', 'modemkit.at', 'modemkit.sock', 'modemkit.modem']
@@ -54,15 +62,16 @@ def main(argv):
         mods = argv or ['modemkit.port', 'modemkit.sched', 'modemkit.at', 'modemkit.sock',
                         'modemkit.modem', 'modemkit.quectel', 'modemkit.telit',
                         'modemkit.wavecom', 'modemkit.mqtt', 'modemkit.usock']
-        total = 0
-        print('%-22s %8s %8s' % ('module', 'mpy', 'heap'))
+        total = total_rom = 0
+        print('%-22s %8s %8s %8s' % ('module', 'mpy', 'heap', 'rom'))
         for m in mods:
             deps = [d for d in DEPS if d != m and DEPS.index(d) < (DEPS.index(m) if m in DEPS
                                                                    else len(DEPS))]
-            h = heap_of(tree, m, deps)
-            print('%-22s %8s %8s' % (m, sizes.get(m, '-'), h))
+            h, r = heap_of(tree, m, deps), heap_of(tree, m, deps, rom=True)
+            print('%-22s %8s %8s %8s' % (m, sizes.get(m, '-'), h, r))
             total += h or 0
-        print('%-22s %8s %8d' % ('sum', '', total))
+            total_rom += r or 0
+        print('%-22s %8s %8d %8d' % ('sum', '', total, total_rom))
 
 
 if __name__ == '__main__':

@@ -61,13 +61,14 @@ def _files(src):
     for dirpath, dirs, files in os.walk(src):
         dirs[:] = sorted(d for d in dirs if d != '__pycache__')
         for f in sorted(files):
-            if not f.endswith(('.pyc', '.mpy')):
+            if not f.endswith('.pyc'):
                 full = os.path.join(dirpath, f)
                 yield os.path.relpath(full, src), full
 
 
 def build_image(sources):
-    """A ROMFS image from [(src, dest)]: .py files compiled to .mpy, other files as they are."""
+    """A ROMFS image from [(src, dest)]: .py files compiled to .mpy, other files (an .mpy
+    tree built beforehand, data) as they are."""
     tree = {}                               # path in the image -> bytes
     tool = mpy_cross()
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,20 +158,27 @@ def main(argv=None):
         prog='python -m mktools.romrun',
         description='Run the MicroPython unix port with code in a ROM filesystem mounted at '
                     '/rom (executed in place, outside the heap), as an MCU runs frozen or '
-                    'ROMFS code. lib/modemkit is always in the image, at /rom/lib/modemkit.')
+                    'ROMFS code. lib/modemkit is in the image at /rom/lib/modemkit '
+                    '(unless --no-lib).')
     p.add_argument('--rom', action='append', default=[], metavar='SRC[=DEST]',
                    help='a file or directory to put in the image, under /rom/DEST')
     p.add_argument('-X', action='append', default=[], metavar='OPTION',
                    help='an interpreter option, e.g. heapsize=64K')
+    p.add_argument('--no-lib', action='store_true',
+                   help='leave lib/modemkit out (the --rom trees bring their own build)')
     p.add_argument('--image-size', action='store_true',
                    help='print the image size on stderr before running')
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument('-c', dest='code', help='program passed in as a string')
     g.add_argument('-m', dest='module', help='a module in the image to run as the program')
-    p.add_argument('args', nargs=argparse.REMAINDER, help='arguments for the program (sys.argv)')
-    a = p.parse_args(argv)
+    p.add_argument('args', nargs='*', help='arguments for the program (sys.argv)')
+    argv = sys.argv[1:] if argv is None else argv
+    # everything after `-c CODE` or `-m MODULE` belongs to the program, options included
+    cut = next((i + 2 for i, x in enumerate(argv) if x in ('-c', '-m')), len(argv))
+    a = p.parse_args(argv[:cut])
+    a.args = argv[cut:]
     try:
-        image = build_image(list(LIBRARY) + parse_sources(a.rom))
+        image = build_image(([] if a.no_lib else list(LIBRARY)) + parse_sources(a.rom))
         if a.image_size:
             sys.stderr.write('romrun: image %d bytes\n' % len(image))
         options = []

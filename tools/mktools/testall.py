@@ -4,8 +4,10 @@
 
 - mpy-cross: compiles every on-target file (lib/, apps/, tests/core/) into build/mpy/;
 - micropython: the portable tests from build/mpy on the real MicroPython unix port, one process
-  per test module, under a hard heap cap (`-X heapsize`; a module may ask for a different cap
-  with a line `# micropython-heap: 96K`, and the summary says so);
+  per test module, under a hard heap cap (`-X heapsize`). The unix port loads their bytecode into
+  that heap too; a module whose code does not fit beside its data says `# micropython-rom` and
+  runs with its code in a ROM filesystem outside the heap, as on a device (mktools.romrun), under
+  the same cap; the per-module lines say which;
 - py27-syntax: the Python 2.7 check of lib/, apps/ and tests/core/;
 - cpython: pytest over tests/ (portable and host tests).
 The last lines are one summary per interpreter, 'NAME: N passed, N failed[, N skipped]'; the exit
@@ -82,11 +84,17 @@ def run_micropython(heap):
     core = os.path.join(MPY_TREE, 'tests', 'core')
     modules = sorted(f[:-4] for f in os.listdir(core) if f.startswith('test_') and f.endswith('.mpy'))
     for mod in modules:
-        cap = _heap_of(mod, heap)
-        cmd = [mp, '-X', 'heapsize=' + cap, 'tests/run_portable.py', '--root', MPY_TREE, mod]
+        cap, rom = heap, _wants_rom(mod)
+        if rom:
+            cmd = [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + cap,
+                   '--rom', 'tests/core=tests/core', '--rom', 'tests/run_portable.py',
+                   '-m', 'run_portable', '--root', '/rom', mod]
+        else:
+            cmd = [mp, '-X', 'heapsize=' + cap, 'tests/run_portable.py', '--root', MPY_TREE, mod]
+        where = 'heap %s%s' % (cap, ', code in ROM' if rom else '')
         try:
             p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                               timeout=MODULE_TIMEOUT_S)
+                               timeout=MODULE_TIMEOUT_S, env=_tools_env())
             out = p.stdout + p.stderr
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b'').decode(errors='replace') + '\nTIMEOUT after %ds' % MODULE_TIMEOUT_S
@@ -100,17 +108,20 @@ def run_micropython(heap):
         if not ok:
             if not m or not int(m.group(2)):
                 res.failed += 1        # crashed before its summary (e.g. MemoryError on import)
-            print('--- micropython %s (heap %s) ---\n%s' % (mod, cap, out.rstrip()))
+            print('--- micropython %s (%s) ---\n%s' % (mod, where, out.rstrip()))
         else:
-            print('micropython %-24s heap %-5s %s' % (mod, cap, m.group(0)))
+            print('micropython %-24s %-22s %s' % (mod, where, m.group(0)))
     return res
 
 
-def _heap_of(mod, default):
-    src = os.path.join(ROOT, 'tests', 'core', mod + '.py')
-    with open(src, encoding='utf-8') as f:
-        m = re.search(r'^# micropython-heap: (\S+)', f.read(), re.M)
-    return m.group(1) if m else default
+def _wants_rom(mod):
+    with open(os.path.join(ROOT, 'tests', 'core', mod + '.py'), encoding='utf-8') as f:
+        return re.search(r'^# micropython-rom$', f.read(), re.M) is not None
+
+
+def _tools_env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(ROOT, 'tools'), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
 
 
 def run_py27():

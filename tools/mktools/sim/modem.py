@@ -71,6 +71,7 @@ class Modem(OnlineMode, gsm.CommonCommands):
     URC_MAX = 64
     PROMPT_LIMIT = 4096
     EVENTS_MAX = 2000
+    WAITERS_MAX = 64            # sources waiting for the DTE to take output again
 
     @classmethod
     def command_table(cls):
@@ -114,6 +115,8 @@ class Modem(OnlineMode, gsm.CommonCommands):
         self._online = None
         self._raw = None
         self._pending_to_dte = bytearray()
+        self._dte_waiters = []
+        self.set_cts(True)
         self.reset_settings()
         self.reset_network_state()
 
@@ -193,6 +196,34 @@ class Modem(OnlineMode, gsm.CommonCommands):
         if self.cmee == 0:
             return 'ERROR'
         return f'{self.CME_PREFIX}{code if self.cmee == 1 else text}'
+
+    # -- flow control (RTS/CTS on the serial line, see wire.py) -----------------------------
+
+    def dte_stopped(self):
+        """True while the DTE holds the flow off (RTS): data sources feeding the DTE pause
+        (a TCP socket stops being read) until `when_dte_resumes()` calls them back."""
+        return not getattr(self.wire, 'rts', True)     # an ATRUN channel has no flow control
+
+    def when_dte_resumes(self, fn):
+        """Call `fn()` once, when the DTE takes output again (at once if it does now)."""
+        if not self.dte_stopped():
+            fn()
+        elif fn not in self._dte_waiters:
+            if len(self._dte_waiters) >= self.WAITERS_MAX:
+                raise RuntimeError('too many sources waiting for the DTE')
+            self._dte_waiters.append(fn)
+
+    def dte_resumed(self):
+        """The wire: the DTE's RTS is on again."""
+        waiters, self._dte_waiters = self._dte_waiters, []
+        for fn in waiters:
+            fn()
+
+    def set_cts(self, on):
+        """Take DTE input (True) or hold it off (False: a frontend stops reading its DTE)."""
+        set_cts = getattr(self.wire, 'set_cts', None)
+        if set_cts is not None:
+            set_cts(on)
 
     # -- input ------------------------------------------------------------------------------
 

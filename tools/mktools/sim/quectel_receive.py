@@ -80,11 +80,13 @@ class ReceivePath:
         mode, raw bytes while this socket is online.  Retried while the port is busy."""
         if self.sockets.get(sock.cid) is not sock:
             return
+        # while the DTE holds RTS off (it does not read) the data stays in the receive buffer,
+        # which then stops the peer (update_backpressure)
         if sock.access_mode == PUSH and self.mode == 'command':
-            while sock.unread():
+            while sock.unread() and not self.dte_stopped():
                 self.urc(self._push_text(sock))
         elif sock.access_mode == TRANSPARENT and self.online_sock is sock and \
-                self.mode == 'online' and sock.rx:
+                self.mode == 'online' and sock.rx and not self.dte_stopped():
             if self.wire is None or self.wire.in_flight() < self.rx_capacity():
                 data = bytes(sock.rx)
                 sock.rx.clear()

@@ -129,7 +129,7 @@ class FtpTransfers:
             ftp.pump = owner.later(RETRY_S, self.ftp_pump, ftp)
             return
         backlog = owner.wire.backlog_s if owner.wire is not None else (lambda: 0.0)
-        while ftp.rx and backlog() < WIRE_AHEAD_S:
+        while ftp.rx and backlog() < WIRE_AHEAD_S and not owner.dte_stopped():
             chunk = bytes(ftp.rx[:PUMP_CHUNK])
             del ftp.rx[:PUMP_CHUNK]
             owner.to_dte(chunk)

@@ -165,7 +165,10 @@ class SocketData:
             if owner.mode != 'online':
                 self._schedule_pump(RETRY_S)
                 return
-            while self.rx_len and self._wire_backlog() < WIRE_AHEAD_S:
+            # the DTE's RTS off (it does not read) holds the data here: the buffer fills and
+            # the socket stops being read (_update_flow)
+            while self.rx_len and self._wire_backlog() < WIRE_AHEAD_S and \
+                    not owner.dte_stopped():
                 _, data, _ = self.take(PUMP_CHUNK)
                 owner.to_dte(data)
                 self.received += len(data)
@@ -174,7 +177,8 @@ class SocketData:
             elif self.peer_gone is not None:
                 self._finish(self.peer_gone)
         elif self.rx_len and self.state == OPEN and self.ext[0] >= 2:
-            if owner.mode != 'command' or self._wire_backlog() >= WIRE_AHEAD_S:
+            if owner.mode != 'command' or self._wire_backlog() >= WIRE_AHEAD_S or \
+                    owner.dte_stopped():
                 self._schedule_pump(RETRY_S)
                 return
             owner.urc(self._data_view())

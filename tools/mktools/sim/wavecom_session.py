@@ -4,13 +4,22 @@ Network -> host bytes are DLE-encoded when the session escapes (TCP DLEMODE=1, U
 and held while the session does not own the port yet; host -> network bytes are collected for
 the TX delay (`#TCPTXDELAY`, `#UDPTXDELAY`: "the time delay introduced before sending a TCP frame
 that has not been entirely filled with user data") and sent by frames.
+
+Both directions are flow-controlled: MT App. B "Opening a TCP Socket": "This link is
+bi-directional and the flow is controlled through the hardware flow control mechanism" (RTS/CTS,
+AT+IFC, "Configuring Flow Control over the Serial Port").  While the host holds RTS off (it does
+not read, `modem.dte_stopped()`) or the serial line is more than `BACKLOG_S` behind, the session
+stops reading the network (the TCP window closes on the peer); while `TX_HIGH` host bytes wait
+for the network, CTS is off and the host's writes wait.
 """
 
 from .net import NetError
 from .wavecom_dle import ETX_BYTE, DleDecoder, dle_encode
 
 HOLD_MAX = 64 * 1024        # network bytes held for the host before the source is paused
-TX_MAX = 64 * 1024          # host bytes collected before they are refused (no CTS emulated)
+TX_MAX = 64 * 1024          # host bytes collected before they are refused (with CTS ignored)
+TX_HIGH = 32 * 1024         # host bytes waiting for the network at which CTS goes off
+TX_LOW = 8 * 1024           # ... at or below which it comes on again
 FRAME = 1460                # a "filled" TCP frame (Ethernet MSS); also the UDP datagram cap
 BACKLOG_S = 0.25            # serial line backlog above which the network source is paused
 
@@ -59,18 +68,34 @@ class DataSession:
         self._throttle()
 
     def _throttle(self):
-        backlog = self.modem.host_backlog_s()
-        if backlog <= BACKLOG_S or self.closed:
+        """Pause the network source while the host cannot take more."""
+        if self.closed or not self._host_busy():
             return
         self.pause_source()
-        if self._resume_timer is None:
+        self._wait_host()
+
+    def _host_busy(self):
+        return self.modem.dte_stopped() or self.modem.host_backlog_s() > BACKLOG_S
+
+    def _wait_host(self):
+        if self.modem.dte_stopped():
+            # RTS off: resumed by the wire as soon as the host has read enough
+            self.modem.when_dte_resumes(self._host_ready)
+        elif self._resume_timer is None:
+            backlog = self.modem.host_backlog_s()
             self._resume_timer = self.modem.later(backlog - BACKLOG_S / 2, self._resume)
 
     def _resume(self):
         self._resume_timer = None
-        if not self.closed:
+        self._host_ready()
+
+    def _host_ready(self):
+        if self.closed or self._resume_timer is not None:
+            return
+        if self._host_busy():
+            self._wait_host()
+        elif len(self._held) <= HOLD_MAX:
             self.resume_source()
-            self._throttle()
 
     def pause_source(self):
         """Stop reading the network (subclasses with a connection implement)."""
@@ -99,6 +124,14 @@ class DataSession:
             self._send_frames(full_only=delay_ms > 0)
         if self._tx and self._tx_timer is None:
             self._tx_timer = self.modem.later(delay_ms / 1000, self._tx_due)
+        self._input_flow()
+
+    def _input_flow(self):
+        """CTS off while `TX_HIGH` host bytes wait for the network, on again at `TX_LOW`."""
+        if len(self._tx) >= TX_HIGH:
+            self.modem.set_cts(False)
+        elif len(self._tx) <= TX_LOW:
+            self.modem.set_cts(True)
 
     def _tx_due(self):
         self._tx_timer = None
@@ -121,6 +154,7 @@ class DataSession:
                     self._tx_timer = self.modem.later(0.01, self._tx_due)
                 return
             del self._tx[:sent]
+            self._input_flow()
 
     def tx_pending(self):
         return len(self._tx)
@@ -148,6 +182,7 @@ class DataSession:
         if self._held:
             self.modem.to_host(self, bytes(self._held))
             self._held = bytearray()
+        self.modem.set_cts(True)
         return self.modem.close_data_mode(self, final, lead, info_key)
 
     def fail(self, code):

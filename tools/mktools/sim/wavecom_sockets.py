@@ -5,7 +5,7 @@ from .modem import PENDING
 from .net import NetError
 from .wavecom_dle import ETX_BYTE
 from .wavecom_port import stack
-from .wavecom_session import DataSession, is_dotted_ip, resolve
+from .wavecom_session import HOLD_MAX, DataSession, is_dotted_ip, resolve
 from .wavecom_tables import MT_ONLY, SOCKET_IDS
 
 NO_FILTER = '255.255.255.255'   # "No IP filter is applied if the parameter value is 255.255..."
@@ -150,10 +150,14 @@ class UdpSession(DataSession):
             self.remote, self.state = addr, 'open'
             self.deliver(data)
             self.modem.announce_data_mode(self, 'WaitingForData')
-        elif tuple(addr) == tuple(self.remote):
-            self.deliver(data)
-        else:
+        elif tuple(addr) != tuple(self.remote):
             self.modem.log('udp_foreign', remote=addr)
+        elif self.modem.dte_stopped() or len(self._held) > HOLD_MAX:
+            # UDP cannot be held back: with the host's RTS off the datagram is lost whole
+            # [INFERRED: the manuals say nothing of a full buffer in a UDP session]
+            self.modem.log('udp_dropped', size=len(data))
+        else:
+            self.deliver(data)
 
     def from_host(self, data):
         payload, ended, rest = self.decode(data)
