@@ -1,8 +1,5 @@
 """Heap use on MicroPython: a steady-state QoS 0 MQTT publish allocates nothing (proved with
 micropython.heap_lock). Kept apart from test_heap so each fits the test heap cap."""
-# micropython-rom
-# (the MQTT client, the fake broker and the scheduler: their bytecode and their data do not
-# both fit in the unix port's 64K heap; see README, "Memory")
 from mktest import IS_MICROPYTHON, skip, heap_locked
 
 

@@ -1,7 +1,4 @@
 """The MQTT client against a fake broker at the byte level (fake clock, every interpreter)."""
-# micropython-rom
-# (the MQTT client, the fake broker and the scheduler: their bytecode and their data do not
-# both fit in the unix port's 64K heap; see README, "Memory")
 from mqttfake import FakeModem, client
 from modemkit.mqtt import UP
 from modemkit.sched import Return

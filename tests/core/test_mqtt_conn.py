@@ -1,7 +1,4 @@
 """The MQTT client: keepalive, reconnection, limits, malformed input (fake broker)."""
-# micropython-rom
-# (the MQTT client, the fake broker and the scheduler: their bytecode and their data do not
-# both fit in the unix port's 64K heap; see README, "Memory")
 from mktest import raises
 from mqttfake import FakeModem, client
 from modemkit.mqtt import UP, DOWN, PacketTooLarge, ConnectRefused

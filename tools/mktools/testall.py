@@ -4,10 +4,9 @@
 
 - mpy-cross: compiles every on-target file (lib/, apps/, tests/core/) into build/mpy/;
 - micropython: the portable tests from build/mpy on the real MicroPython unix port, one process
-  per test module, under a hard heap cap (`-X heapsize`). The unix port loads their bytecode into
-  that heap too; a module whose code does not fit beside its data says `# micropython-rom` and
-  runs with its code in a ROM filesystem outside the heap, as on a device (mktools.romrun), under
-  the same cap; the per-module lines say which;
+  per test module, under a hard heap cap (`-X heapsize`), with build/mpy in a ROM filesystem
+  executed in place outside the heap, as a device runs frozen or ROMFS code (mktools.romrun; the
+  plain unix port would load the bytecode into the heap it caps);
 - py27-syntax: the Python 2.7 check of lib/, apps/ and tests/core/;
 - cpython: pytest over tests/ (portable and host tests).
 The last lines are one summary per interpreter, 'NAME: N passed, N failed[, N skipped]'; the exit
@@ -84,14 +83,9 @@ def run_micropython(heap):
     core = os.path.join(MPY_TREE, 'tests', 'core')
     modules = sorted(f[:-4] for f in os.listdir(core) if f.startswith('test_') and f.endswith('.mpy'))
     for mod in modules:
-        cap, rom = heap, _wants_rom(mod)
-        if rom:
-            cmd = [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + cap,
-                   '--rom', 'tests/core=tests/core', '--rom', 'tests/run_portable.py',
-                   '-m', 'run_portable', '--root', '/rom', mod]
-        else:
-            cmd = [mp, '-X', 'heapsize=' + cap, 'tests/run_portable.py', '--root', MPY_TREE, mod]
-        where = 'heap %s%s' % (cap, ', code in ROM' if rom else '')
+        cmd = [sys.executable, '-m', 'mktools.romrun', '--no-lib', '--rom', MPY_TREE,
+               '--rom', 'tests/run_portable.py', '-X', 'heapsize=' + heap,
+               '-m', 'run_portable', '--root', '/rom', mod]
         try:
             p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                                timeout=MODULE_TIMEOUT_S, env=_tools_env())
@@ -108,15 +102,10 @@ def run_micropython(heap):
         if not ok:
             if not m or not int(m.group(2)):
                 res.failed += 1        # crashed before its summary (e.g. MemoryError on import)
-            print('--- micropython %s (%s) ---\n%s' % (mod, where, out.rstrip()))
+            print('--- micropython %s (heap %s, code in ROM) ---\n%s' % (mod, heap, out.rstrip()))
         else:
-            print('micropython %-24s %-22s %s' % (mod, where, m.group(0)))
+            print('micropython %-24s heap %s, code in ROM  %s' % (mod, heap, m.group(0)))
     return res
-
-
-def _wants_rom(mod):
-    with open(os.path.join(ROOT, 'tests', 'core', mod + '.py'), encoding='utf-8') as f:
-        return re.search(r'^# micropython-rom$', f.read(), re.M) is not None
 
 
 def _tools_env():

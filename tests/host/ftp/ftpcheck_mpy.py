@@ -1,12 +1,12 @@
 """The FTP helpers on the MicroPython unix port against `modemkit sim --pty` and pyftpdlib:
 
     python -m mktools.romrun -X heapsize=64K --rom ftpcheck_mpy.py -m ftpcheck_mpy \
-        /rom/lib DIALECT BACKEND TTY PORT WORKDIR [RATE]
+        /rom/lib DIALECT BACKEND TTY PORT WORKDIR SIZE [RATE]
 
 WORKDIR holds big.src (uploaded, then downloaded to big.dst) and cut.src (uploaded across a
 transfer the server cuts); the server holds cutd.bin (downloaded across a cut); RATE paces
-uploads (bytes/s, for a data mode without flow control). Socket rings and the transfer buffer
-are 384 bytes: a small device's sizes. Prints one
+uploads (bytes/s, for a data mode without flow control). SIZE is the bytes of each socket ring
+and of the transfer buffer: a small device's sizes. Prints one
 'ok <check> <detail>' or 'FAIL <check> <error>' line per check, the heap left, then 'done'.
 """
 import sys
@@ -21,8 +21,9 @@ from modemkit.sched import Scheduler, Return
 DIALECT, BACKEND, TTY, PORT, WORK = sys.argv[2:7]
 CFG = {'host': 'ftp.test', 'port': int(PORT), 'user': 'logger', 'password': 'secret',
        'backend': BACKEND, 'timeout_ms': 60000}
-if len(sys.argv) > 7:
-    CFG['rate'] = int(sys.argv[7])
+SIZE = int(sys.argv[7])
+if len(sys.argv) > 8:
+    CFG['rate'] = int(sys.argv[8])
 low = [1 << 30]
 
 
@@ -38,11 +39,11 @@ def driver_class():
 
 
 sched = Scheduler(depth=ftp.DEPTH)
-modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': 384,
-                                                       'tx_size': 384, 'dialect': DIALECT},
+modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet', 'rx_size': SIZE,
+                                                       'tx_size': SIZE, 'dialect': DIALECT},
                        log=lambda m: None)
 modem.start()
-buf = bytearray(384)
+buf = bytearray(SIZE)
 f = ftp.client(modem, CFG, buf)
 
 
