@@ -72,8 +72,12 @@ class Run:
             self.output.append(line.rstrip())
 
     def wait_samples(self, n, timeout_s):
+        """Until the subscriber saw n samples, the time is up, or the app has been gone for
+        10 s (what it published before it ended has arrived by then)."""
         deadline = time.monotonic() + timeout_s
         while self.watcher.samples < n and time.monotonic() < deadline:
+            if self.app is not None and self.app.poll() is not None:
+                deadline = min(deadline, time.monotonic() + 10)
             time.sleep(0.1)
         return self.watcher.samples
 
