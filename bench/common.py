@@ -21,6 +21,8 @@ for _p in (os.path.join(ROOT, 'lib'), os.path.join(ROOT, 'tools')):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+from mktools import romrun     # noqa: E402  (after the path above)
+
 # dialect -> (emulator options, board options): the variants the driver tests use
 DIALECTS = {
     'quectel': ([], {}),
@@ -296,12 +298,12 @@ def run_mpy(module, args, heap, timeout_s, fail_on=(), on_line=None, rom=False):
     # '.frozen' keeps the modules frozen into the port (asyncio) importable
     env = dict(os.environ, MICROPYPATH='.frozen' + os.pathsep + MPY_TREE)
     if rom:
-        env['PYTHONPATH'] = os.path.join(ROOT, 'tools')
-        cmd = [sys.executable, '-m', 'mktools.romrun', '--no-lib', '--rom', MPY_TREE,
-               '-X', 'heapsize=%d' % heap, '-m', module]
+        env['PYTHONPATH'] = romrun.child_env()['PYTHONPATH']
+        cmd = romrun.command(heap, module=module, args=args, rom=[MPY_TREE], lib=False)
     else:
-        cmd = [tool('micropython'), '-X', 'heapsize=%d' % heap, '-m', module]
-    p = Lines(cmd + [str(a) for a in args], env=env, cwd=BUILD)
+        cmd = [tool('micropython'), '-X', 'heapsize=%d' % heap, '-m', module] + \
+            [str(a) for a in args]
+    p = Lines(cmd, env=env, cwd=BUILD)
     deadline = time.monotonic() + timeout_s
     why = None
     try:

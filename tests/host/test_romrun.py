@@ -5,14 +5,15 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mktools.romrun import child_env
+
 
 pytest.importorskip('micropython_run', reason='the MicroPython unix port is not installed')
 
 
 def romrun(*args, **kw):
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools'))
-    return subprocess.run([sys.executable, '-m', 'mktools.romrun'] + list(args), env=env,
+    return subprocess.run([sys.executable, '-m', 'mktools.romrun'] + list(args),
+                          env=child_env(),
                           capture_output=True, text=True, timeout=120, **kw)
 
 

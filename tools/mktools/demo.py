@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+from mktools import romrun
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_BOARD = os.path.join(ROOT, 'boardcfg', 'desktop-quectel.json')
 # The heap cap of the telemetry app: its bytecode runs from a ROM filesystem, as from flash on a
@@ -46,15 +48,11 @@ def free_port():
 def app_command(board, count, heap=HEAP):
     """The telemetry app (apps/telemetry + lib/modemkit) on the MicroPython unix port, its code
     in a ROM filesystem outside the heap as on a device (mktools.romrun), under `heap`."""
-    return [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + heap,
-            '--rom', os.path.join(ROOT, 'apps', 'telemetry'),
-            '-c', 'import main; main.main(%r, %d)' % (board, count)]
+    return romrun.command(heap, 'import main; main.main(%r, %d)' % (board, count),
+                          rom=[os.path.join(ROOT, 'apps', 'telemetry')])
 
 
-def tools_env():
-    """The environment for a child `python -m mktools...`, also when modemkit is not installed."""
-    path = os.pathsep.join([os.path.join(ROOT, 'tools'), os.path.join(ROOT, 'lib')])
-    return dict(os.environ, PYTHONPATH=path)
+tools_env = romrun.child_env
 
 
 class MissingBroker(RuntimeError):

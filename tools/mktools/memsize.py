@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from mktools import romrun
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBE = '''
 import gc, sys
@@ -43,13 +45,11 @@ def compile_lib(out):
 
 def heap_of(tree, module, deps, rom=False):
     if rom:
-        cmd = [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=1M',
-               '-c', PROBE % ('/rom/lib', deps, module)]
+        cmd = romrun.command('1M', PROBE % ('/rom/lib', deps, module))
     else:
         mp = os.path.join(os.path.dirname(sys.executable), 'micropython')
         cmd = [mp, '-X', 'heapsize=1M', '-c', PROBE % (tree, deps, module)]
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools'))
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=romrun.child_env())
     return int(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else None
 
 

@@ -28,8 +28,6 @@ import subprocess
 import sys
 import tempfile
 
-from mpremote.romfs import VfsRomWriter
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = 'MODEMKIT_ROMFS'
 # The start-up a ROMFS port does before main.py (see ports/*/main.c, MICROPY_VFS_ROM).
@@ -89,6 +87,7 @@ def build_image(sources):
                 else:
                     with open(full, 'rb') as f:
                         tree[path] = f.read()
+    from mpremote.romfs import VfsRomWriter      # a dev dependency: imported when used
     rom = VfsRomWriter()
     _write_dir(rom, tree, '')
     return rom.finalise()
@@ -139,6 +138,26 @@ def run(image, options, code, args):
         return mp.run_main(['micropython'] + list(options) + ['-c', BOOT + code] + list(args))
     finally:
         del mapping                         # unmapped when the process ends; kept until then
+
+
+def command(heap, code=None, module=None, args=(), rom=(), lib=True):
+    """The argv that runs `code`, or `module` with `args`, this way under a `heap` cap (e.g.
+    '64K'); rom: 'SRC' or 'SRC=DEST' entries; lib=False leaves lib/modemkit out."""
+    cmd = [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=%s' % heap]
+    cmd += [] if lib else ['--no-lib']
+    for src in rom:
+        cmd += ['--rom', src]
+    cmd += ['-m', module] if module else ['-c', code]
+    return cmd + [str(a) for a in args]
+
+
+def child_env():
+    """The environment for a child `python -m mktools...` (this launcher, the emulator), also
+    where modemkit is not installed."""
+    paths = [os.path.join(ROOT, 'tools'), os.path.join(ROOT, 'lib')]
+    if os.environ.get('PYTHONPATH'):
+        paths.append(os.environ['PYTHONPATH'])
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 def module_code(module):

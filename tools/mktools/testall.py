@@ -20,6 +20,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+from mktools import romrun
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ON_TARGET = ('lib', 'apps', 'tests/core')
 BUILD = os.path.join(ROOT, 'build')
@@ -83,12 +85,11 @@ def run_micropython(heap):
     core = os.path.join(MPY_TREE, 'tests', 'core')
     modules = sorted(f[:-4] for f in os.listdir(core) if f.startswith('test_') and f.endswith('.mpy'))
     for mod in modules:
-        cmd = [sys.executable, '-m', 'mktools.romrun', '--no-lib', '--rom', MPY_TREE,
-               '--rom', 'tests/run_portable.py', '-X', 'heapsize=' + heap,
-               '-m', 'run_portable', '--root', '/rom', mod]
+        cmd = romrun.command(heap, module='run_portable', args=['--root', '/rom', mod],
+                             rom=[MPY_TREE, 'tests/run_portable.py'], lib=False)
         try:
             p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                               timeout=MODULE_TIMEOUT_S, env=_tools_env())
+                               timeout=MODULE_TIMEOUT_S, env=romrun.child_env())
             out = p.stdout + p.stderr
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b'').decode(errors='replace') + '\nTIMEOUT after %ds' % MODULE_TIMEOUT_S
@@ -106,11 +107,6 @@ def run_micropython(heap):
         else:
             print('micropython %-24s heap %s, code in ROM  %s' % (mod, heap, m.group(0)))
     return res
-
-
-def _tools_env():
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [os.path.join(ROOT, 'tools'), os.environ.get('PYTHONPATH', '')]).rstrip(os.pathsep))
 
 
 def run_py27():

@@ -45,8 +45,7 @@ class Run:
             [sys.executable, '-m', 'mktools.sim.cli', '--dialect', dialect, '--pty', link,
              '--host', 'broker.test=127.0.0.1', '--host', 'time.test=127.0.0.1'] + list(faults),
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
-            env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools') + os.pathsep +
-                     os.path.join(ROOT, 'lib')))
+            env=demo.tools_env())
         assert 'modemkit sim' in self.sim.stdout.readline()
         return link
 

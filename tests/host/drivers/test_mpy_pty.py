@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from mktools import romrun
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 # the heap cap, the code in ROM as on a device (mktools.romrun; README, "Memory")
@@ -30,8 +32,7 @@ class Sim:
              '--host', 'echo.test=127.0.0.1', '--host', 'time.test=127.0.0.1']
             + SIM_VARIANT[dialect],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools') + os.pathsep +
-                     os.path.join(ROOT, 'lib')))
+            env=romrun.child_env())
         line = self.proc.stdout.readline()
         if 'modemkit sim' not in line:
             raise RuntimeError('sim did not start: %r' % line)
@@ -58,11 +59,11 @@ def test_driver_on_micropython_through_pty(dialect, tmp_path, tcp_echo_server,
     client_said = []
     try:
         app = subprocess.Popen(
-            [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + HEAP,
-             '--rom', os.path.join(ROOT, 'tests', 'mpy', 'netcheck.py'),
-             '-m', 'netcheck', '/rom/lib', dialect, link, str(tcp_echo_server.port), str(udp_echo_server.port),
-             str(listen_port), str(sntp_server.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            romrun.command(HEAP, module='netcheck',
+                           rom=[os.path.join(ROOT, 'tests', 'mpy', 'netcheck.py')],
+                           args=['/rom/lib', dialect, link, tcp_echo_server.port,
+                                 udp_echo_server.port, listen_port, sntp_server.port]),
+            env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 240
         for line in app.stdout:
             lines.append(line.rstrip())

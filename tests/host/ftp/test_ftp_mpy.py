@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from mktools import romrun
+
 from ftpserver import ftp_server     # noqa: F401  (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,8 +42,7 @@ def start_sim(dialect, link):
         [sys.executable, '-m', 'mktools.sim.cli', '--dialect', dialect, '--pty', link,
          '--host', 'ftp.test=127.0.0.1'] + SIM_ARGS[dialect],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'tools') + os.pathsep +
-                 os.path.join(ROOT, 'lib')))
+        env=romrun.child_env())
     line = proc.stdout.readline()
     if 'modemkit sim' not in line:
         proc.kill()
@@ -80,10 +81,10 @@ def test_ftp_on_micropython_through_pty(dialect, backend, ftp_server, tmp_path):
     app = None
     try:
         app = subprocess.Popen(
-            [sys.executable, '-m', 'mktools.romrun', '-X', 'heapsize=' + HEAP,
-             '--rom', os.path.join(HERE, 'ftpcheck_mpy.py'), '-m', 'ftpcheck_mpy', '/rom/lib',
-             dialect, backend, link, str(ftp_server.port), str(tmp_path), str(SIZE[dialect])],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            romrun.command(HEAP, module='ftpcheck_mpy', rom=[os.path.join(HERE, 'ftpcheck_mpy.py')],
+                           args=['/rom/lib', dialect, backend, link, ftp_server.port, tmp_path,
+                                 SIZE[dialect]]),
+            env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 300
         for line in app.stdout:
             lines.append(line.rstrip())
