@@ -186,9 +186,9 @@ def _heap_why(doc):
     ha, hb = _v(doc, 'min_heap_bytes.telemetry.quectel'), _v(doc, 'min_heap_bytes.umqtt_simple.'
                                                                'quectel')
     text = ('The two do not do the same work: the app also keeps every sample in a '
-            'store-and-forward queue on files until its PUBACK, runs its sampler, status and '
-            'MQTT connection as tasks beside the sender, and preallocates its MQTT packet buffer '
-            'and QoS 1 window; the peer is one blocking loop.')
+            'store-and-forward queue on files until its PUBACK, runs its sampler and MQTT '
+            'connection as tasks beside the sender, and preallocates its MQTT packet buffer, '
+            'QoS 1 window and socket rings; the peer is one blocking loop.')
     if a.get('imports') and b.get('imports') and ha and hb:
         text += (' Where the bytes go (Quectel, measured after a collection): once everything '
                  'is imported the app has %s bytes in use and the peer %s (on the unix port '

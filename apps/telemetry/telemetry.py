@@ -8,7 +8,7 @@ With the Telit module's own MQTT client (board "mqtt": {"native": true}), whose 
 cannot carry double quotes, the same fields go as text: seq=N t=T m=<state> q=<queued> ...
 Commands on cmd: b'period=<ms>' changes the period; b'ping' answers on <prefix>/<device>/pong.
 """
-from modemkit.modem import STATE_NAMES
+from modemkit.modem import STATE_NAMES, READY
 from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Event, Return
 from modemkit.mqtt import MQTT, MQTTError
@@ -41,7 +41,8 @@ class Telemetry(object):
         self.t_pong = (base + 'pong').encode()
         self.t_cmd = (base + 'cmd').encode()
         self.period = tcfg.get('period_ms', 60000)
-        self.ntp = tcfg.get('ntp')
+        self.ntp = tcfg.get('ntp') if 'ntp' in modem.CAPS else None
+        self.ntp_at = 0                # when to ask NTP (again)
         self.ntp_port = tcfg.get('ntp_port', 123)
         self.limit = tcfg.get('count', 0)            # stop sampling after this many (0: never)
         self.sensors = sensors
@@ -64,12 +65,15 @@ class Telemetry(object):
         self._ping = False
 
     def run(self):
-        s = self.sched
         self.modem.start()
+        self.sched.spawn(self._sampler(), 'sampler')
+        if self.ntp:
+            # the clock first, then MQTT: NTP's code and the connection's are never in the
+            # heap at the same time (README, "Memory")
+            yield self.modem.wait_ready()
+            yield self._set_clock()
+        yield self.client.subscribe(self.t_cmd, 1)   # not up yet: sent on each connection
         self.client.start()
-        s.spawn(self._sampler(), 'sampler')
-        s.spawn(self._status(), 'status')
-        s.spawn(self._clock(), 'ntp')
         sent = yield self._sender()
         raise Return(sent)
 
@@ -77,18 +81,14 @@ class Telemetry(object):
         t = self.sched.clock.ticks_ms()
         return t if self.epoch_ms is None else self.epoch_ms + t
 
-    def _clock(self):
-        if not self.ntp or 'ntp' not in self.modem.CAPS:
-            return
-        while self.epoch_ms is None:
-            try:
-                yield self.modem.wait_ready()
-                text = yield self.modem.ntp(self.ntp, self.ntp_port)
-                self.epoch_ms = unix_seconds(text) * 1000 - self.sched.clock.ticks_ms()
-                self.log('telemetry: clock set from NTP: %s' % text)
-            except Exception as e:
-                self.log('telemetry: NTP failed: %r' % (e,))
-                yield self.sched.sleep_ms(30000)
+    def _set_clock(self):
+        try:
+            text = yield self.modem.ntp(self.ntp, self.ntp_port, 30000)
+            self.epoch_ms = unix_seconds(text) * 1000 - self.sched.clock.ticks_ms()
+            self.log('telemetry: clock set from NTP: %s' % text)
+        except Exception as e:
+            self.log('telemetry: NTP failed: %r' % (e,))
+            self.ntp_at = ticks_add(self.sched.clock.ticks_ms(), 30000)
 
     def _sampler(self):
         s = self.sched
@@ -120,9 +120,21 @@ class Telemetry(object):
             yield s.sleep_ms(ticks_diff(due, clock.ticks_ms()))
 
     def _sender(self):
+        # One task sends the samples, says 'online' after each (re)connection (the last will
+        # said 'offline') and retries NTP: each task more would hold about half a KiB.
         c = self.client
         q = self.queue
+        said = 0                        # the connection 'online' was said on
         while True:
+            if c.connects != said:
+                try:
+                    yield c.publish(self.t_status, b'online', 1, True, 30000)
+                    said = c.connects
+                except (OSError, MQTTError) as e:
+                    self.log('telemetry: status: %r' % (e,))
+            if (self.ntp and self.epoch_ms is None and self.modem.state == READY
+                    and ticks_diff(self.sched.clock.ticks_ms(), self.ntp_at) >= 0):
+                yield self._set_clock()
             rec = q.peek()
             if rec is None:
                 if self.limit and self.sampled >= self.limit:
@@ -137,21 +149,6 @@ class Telemetry(object):
             if self._ping:
                 self._ping = False
                 yield c.publish(self.t_pong, ('pong %d' % self.sent).encode(), 0)
-
-    def _status(self):
-        # after each (re)connection: listen for commands, say we are online
-        c = self.client
-        seen = 0
-        while True:
-            yield c.up.wait()
-            if c.connects != seen:
-                try:
-                    yield c.subscribe(self.t_cmd, 1)
-                    yield c.publish(self.t_status, b'online', 1, True, 30000)
-                    seen = c.connects
-                except (OSError, MQTTError) as e:
-                    self.log('telemetry: status: %r' % (e,))
-            yield self.sched.sleep_ms(500)
 
     def _on_cmd(self, topic, payload, retained):
         if payload.startswith(b'period='):

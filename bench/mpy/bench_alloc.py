@@ -85,7 +85,7 @@ if step is not None:
         step(t)
         by_task[t.name] = by_task.get(t.name, 0) + gc.mem_alloc() - a
 
-    for t in ('at-rx', 'modem', 'pump', 'writer', 'mqtt', 'main'):
+    for t in ('at-rx', 'modem', 'io', 'mqtt', 'main'):
         by_task[t] = 0
     sched._step = counted
     gc.collect()

@@ -15,8 +15,8 @@ error code and text) or TIMEOUT, never on silence. The Response and the Line han
 handlers are the channel's own buffers: copy what you need before the task yields again.
 
 Memory: the line buffer, the response line store and the read chunk are allocated once. A line
-longer than the line buffer, or one with bytes no modem prints, is counted in `stats`, logged and
-dropped; nothing grows and nothing wedges the channel.
+longer than the line buffer, or one with bytes no modem prints, is counted (`overlong`,
+`garbage`), logged and dropped; nothing grows and nothing wedges the channel.
 """
 from modemkit.port import const, ticks_add, ticks_diff
 from modemkit.sched import WAIT
@@ -38,17 +38,20 @@ _SENT = const(1)            # command written, waiting for lines and a final res
 _DATA = const(2)            # prompt seen: the caller owns the line until it sends the data
 
 # Final result codes every modem uses (ITU-T V.250, 3GPP TS 27.007); dialects add their own.
+# Flat pairs (text, how), how = the status, plus _MORE when the text may go on (an error code, a
+# rate): one tuple, not one per code.
+_MORE = const(4)
 BASE_FINALS = (
-    (b'OK', OK, False),
-    (b'ERROR', FAIL, False),
-    (b'+CME ERROR:', FAIL, True),
-    (b'+CMS ERROR:', FAIL, True),
-    (b'NO CARRIER', FAIL, False),
-    (b'CONNECT', OK, False),
-    (b'CONNECT ', OK, True),         # CONNECT <rate or text>
-    (b'NO DIALTONE', FAIL, False),
-    (b'BUSY', FAIL, False),
-    (b'NO ANSWER', FAIL, False),
+    b'OK', OK,
+    b'ERROR', FAIL,
+    b'+CME ERROR:', FAIL + _MORE,
+    b'+CMS ERROR:', FAIL + _MORE,
+    b'NO CARRIER', FAIL,
+    b'CONNECT', OK,
+    b'CONNECT ', OK + _MORE,         # CONNECT <rate or text>
+    b'NO DIALTONE', FAIL,
+    b'BUSY', FAIL,
+    b'NO ANSWER', FAIL,
 )
 
 
@@ -131,9 +134,6 @@ class Line(Fields):
 
     def bytes(self):
         return bytes(self.buf[:self.n])
-
-    def __repr__(self):
-        return '<Line %r>' % self.bytes()
 
 
 class Response(Fields):
@@ -221,9 +221,6 @@ class Response(Fields):
             return text
         return 'unexpected %s %s' % (STATUS_NAMES[self.status], text)
 
-    def __repr__(self):
-        return '<Response %s %r %s>' % (STATUS_NAMES[self.status], self.lines(), self.final())
-
 
 class Cmd(object):
     """One AT exchange as data. The text lives in a bytearray so it can be rebuilt in place:
@@ -306,20 +303,16 @@ class Cmd(object):
     def text(self):
         return bytes(self.buf[:self.n]).decode()
 
-    def __repr__(self):
-        return '<Cmd %r>' % self.text()
-
-
-class Stats(object):
-    def __init__(self):
-        self.overlong = 0       # lines longer than the line buffer (dropped)
-        self.garbage = 0        # lines with bytes no modem prints (dropped)
-        self.unsolicited = 0    # lines nobody expected (no command, no URC handler)
-        self.timeouts = 0
-        self.handler_errors = 0  # URC handlers that raised (logged, channel unaffected)
-
 
 class Channel(object):
+    # Counters, on the class until the first count (an instance field costs RAM in every
+    # channel, a class of its own more).
+    overlong = 0            # lines longer than the line buffer (dropped)
+    garbage = 0             # lines with bytes no modem prints (dropped)
+    unsolicited = 0         # lines nobody expected (no command, no URC handler)
+    timeouts = 0
+    handler_errors = 0      # URC handlers that raised (logged, channel unaffected)
+
     def __init__(self, sched, uart, line_bytes=256, max_lines=12, store_bytes=512,
                  chunk_bytes=64, finals=BASE_FINALS, log=None):
         self.sched = sched
@@ -343,20 +336,22 @@ class Channel(object):
         self._raw_fn = None        # or a URC handler's consumer for them
         self._skip_lf = False      # a header ended on CR: its LF is not payload
         self._reader = None        # the task running run()
-        self.stats = Stats()
         self.log = log if log is not None else _print_log
 
     # -- configuration ---------------------------------------------------------------------
     def add_final(self, text, status, prefix=False):
         """A dialect's extra final result code, e.g. (b'SEND OK', OK) or (b'#CME ERROR:', FAIL,
         True)."""
-        self._finals.append((text, status, prefix))
+        self._finals.append(text)
+        self._finals.append(status + _MORE if prefix else status)
 
     def on(self, prefix, handler, idle=False):
         """Call handler(line) for every unsolicited line starting with `prefix`. With idle=True
         only while no command waits for its answer; then the line is that command's (e.g. an
         error a module also prints unsolicited)."""
-        self._urcs.append((prefix, handler, idle))
+        self._urcs.append(prefix)            # flat triples: no tuple per handler
+        self._urcs.append(handler)
+        self._urcs.append(idle)
 
     def read_raw(self, n, consumer):
         """From a URC handler: the next n bytes are payload, handed to consumer(buf, start, end)
@@ -483,7 +478,7 @@ class Channel(object):
 
     def _expire(self):
         cmd = self._cur
-        self.stats.timeouts += 1
+        self.timeouts += 1
         self.log('at: %s timed out after %d ms' % (cmd.text(), cmd.timeout_ms))
         if self._state == _DATA:
             # The prompt's owner never sent its payload: cancel the prompt and let the modem's
@@ -555,7 +550,7 @@ class Channel(object):
                 self._ln += 1
             elif not self._bad:
                 self._bad = True
-                self.stats.overlong += 1
+                self.overlong += 1
 
     def _take_raw(self, chunk, i, n):
         take = n - i
@@ -603,7 +598,7 @@ class Channel(object):
             if n >= len(line):
                 self.log('at: dropped a line longer than %d bytes' % len(line))
             else:
-                self.stats.garbage += 1
+                self.garbage += 1
                 self.log('at: dropped a garbled line (%d bytes)' % n)
             return
         while n and line[n - 1] == 32:
@@ -621,23 +616,28 @@ class Channel(object):
             if exp is not None and len(exp) <= n and line.startswith(exp):
                 self._response_line(cmd, n)
                 return
-        for prefix, handler, idle in self._urcs:
-            if len(prefix) <= n and line.startswith(prefix) and not (idle and sent):
+        urcs = self._urcs
+        for j in range(0, len(urcs), 3):
+            prefix = urcs[j]
+            if len(prefix) <= n and line.startswith(prefix) and not (urcs[j + 2] and sent):
                 try:
-                    handler(self.line)
+                    urcs[j + 1](self.line)
                 except Exception as e:
-                    self.stats.handler_errors += 1
+                    self.handler_errors += 1
                     self.log('at: URC handler for %r failed: %r' % (prefix, e))
                 return
         if sent:
-            for text, status, prefix in self._finals:
+            finals = self._finals
+            for j in range(0, len(finals), 2):
+                text = finals[j]
+                how = finals[j + 1]
                 ln = len(text)
-                if (n == ln or prefix and n > ln) and line.startswith(text):
-                    self._final(status, ln, n)
+                if (n == ln or how & _MORE and n > ln) and line.startswith(text):
+                    self._final(how & 3, ln, n)
                     return
             self._response_line(cmd, n)
             return
-        self.stats.unsolicited += 1
+        self.unsolicited += 1
         self.log('at: unsolicited %r' % bytes(line[:n]))
 
     def _response_line(self, cmd, n):

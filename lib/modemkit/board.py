@@ -1,5 +1,7 @@
 """Board configuration: one JSON file per board in boardcfg/ (dialect, serial port, power key,
 APN, sensors, MQTT). This turns one into a running modem driver."""
+import sys
+
 from modemkit import port
 
 DIALECTS = {'quectel': ('modemkit.quectel', 'Quectel'),
@@ -33,3 +35,20 @@ def modem(sched, cfg, log=None):
     uart = port.open_serial(ser.get('port', 'MDM'), ser.get('baud', 115200),
                             *([ser['tx'], ser['rx']] if 'tx' in ser else []))
     return cls(sched, uart, cfg, log=log)
+
+
+# What only an application reads, at its start; the driver keeps reading the rest of cfg.
+APP_KEYS = ('name', 'sensors', 'mqtt', 'telemetry', 'datalogger', 'ftp')
+
+
+def release(cfg):
+    """Once an application has started: drop the config sections only it read and this
+    module itself (about 2 KiB of heap; the next `from modemkit import board` loads it again).
+    The caller must not keep its own reference to the module."""
+    for key in APP_KEYS:
+        if key in cfg:
+            del cfg[key]
+    sys.modules.pop('modemkit.board', None)
+    pkg = sys.modules.get('modemkit')
+    if pkg is not None and 'board' in pkg.__dict__:
+        del pkg.__dict__['board']

@@ -43,7 +43,7 @@ class Modem(object):
     RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 §8.2: reset the module
     REG_QUERIES = ((b'AT+CEREG?', b'+CEREG:'), (b'AT+CREG?', b'+CREG:'))
     CMEE = b'AT+CMEE=1'
-    SEND_CMD = None            # e.g. b'AT+QISEND=': the writer task sends <cmd><id>,<n> + data
+    SEND_CMD = None            # e.g. b'AT+QISEND=': the I/O task sends <cmd><id>,<n> + data
     SEND_FULL = None           # the final result code that means "buffer full, try again"
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
 
@@ -55,8 +55,7 @@ class Modem(object):
         self.state = OFF
         self.ready = Event(sched)
         self.wake = Event(sched)       # trouble for the supervisor
-        self.work = Event(sched)       # sockets with data to fetch, for the pump
-        self.tx_ev = Event(sched)      # sockets with data to send, for the writer
+        self.work = Event(sched)       # sockets with data to fetch or to send, for the I/O task
         self.tx_size = self.cfg.get('tx_size', 1024) if self.SEND_CMD else 0
         self.trouble = None            # (state to return to, reason)
         self.failures = 0
@@ -64,8 +63,8 @@ class Modem(object):
         self.socks = [None] * self.MAX_SOCKETS
         self.rx_size = self.cfg.get('rx_size', 1024)
         self._c = Cmd(size=192, timeout_ms=1000)      # the supervisor's command
-        self._c_pump = Cmd(size=48, timeout_ms=5000)  # the pump's command
-        self._c_tx = Cmd(size=48, timeout_ms=10000, prompt=at.PROMPT_GT)   # the writer's
+        self._c_pump = Cmd(size=48, timeout_ms=5000)  # the I/O task's fetch command
+        self._c_tx = Cmd(size=48, timeout_ms=10000, prompt=at.PROMPT_GT)   # and send command
         for line in self.BOOT_URCS:
             self.chan.on(line, self._on_boot)
         self.chan.on(b'+CREG:', self._on_reg)
@@ -74,13 +73,11 @@ class Modem(object):
 
     # -- running ---------------------------------------------------------------------------
     def start(self):
-        """Spawn the reader, the supervisor and the pump tasks."""
+        """Spawn the reader, the supervisor and the I/O tasks."""
         s = self.sched
         s.spawn(self.chan.run(), 'at-rx', parent=False)
         s.spawn(self._supervise(), 'modem', parent=False)
-        s.spawn(self._pump(), 'pump', parent=False)
-        if self.SEND_CMD:
-            s.spawn(self._writer(), 'writer', parent=False)
+        s.spawn(self._io(), 'io', parent=False)
 
     def wait_ready(self, timeout_ms=None):
         if self.state != READY:
@@ -274,8 +271,10 @@ class Modem(object):
 
     def open(self, host, port_, kind=TCP, timeout_ms=30000, rx_size=None, tx_size=None):
         """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port. Its receive and
-        transmit rings have the board's rx_size/tx_size, or these (e.g. small ones for a
-        connection that only carries short lines)."""
+        transmit rings have the board's rx_size/tx_size, or these sizes (e.g. small ones for a
+        connection that only carries short lines), or are these bytearrays: a client that
+        reconnects allocates its rings once, before the heap is fragmented, and reuses them
+        (the socket they served must be closed)."""
         self.need('udp' if kind else 'tcp')
         s = yield self.new_socket(kind, timeout_ms, rx_size, tx_size)
         try:
@@ -287,15 +286,25 @@ class Modem(object):
         raise Return(s)
 
     def kick(self):
+        """Wake the I/O task: a socket has room for data the module holds, or data to send."""
         self.work.set()
 
-    def _pump(self):
-        """Fetch data the module holds for sockets that have room (back-pressure otherwise)."""
+    def _io(self):
+        """The I/O task: fetch what the module holds for sockets that have room (back-pressure
+        otherwise), and send what sockets queued, a chunk per socket and pass: <SEND_CMD><id>,
+        <n>, the prompt, n bytes, the module's acknowledgement. One task, and one generator for
+        the life of the modem, so that steady-state I/O allocates nothing."""
+        c = self._c_tx
+        chan = self.chan
+        refused = 0
         while True:
             self.work.clear()
             busy = False
             for s in self.socks:
-                if s is not None and s.pending and s.room() > 0 and s.err is None:
+                if s is None or s.err is not None:
+                    continue
+                if s.pending and s.room() > 0:
+                    busy = True
                     try:
                         yield self.fetch(s)
                     except Cancelled:
@@ -303,22 +312,8 @@ class Modem(object):
                     except Exception as e:
                         self.log('modem: fetch on socket %d failed: %r' % (s.id, e))
                         s.fail(e if isinstance(e, NetError) else NetError(EIO, str(e)))
-                    busy = True
-            if not busy:
-                yield self.work.wait()
-
-
-    def _writer(self):
-        """Send what sockets have queued: <SEND_CMD><id>,<n>, the prompt, n bytes, the module's
-        acknowledgement. One generator for the life of the modem, so that steady-state
-        sending allocates nothing."""
-        c = self._c_tx
-        chan = self.chan
-        refused = 0
-        while True:
-            busy = False
-            for s in self.socks:
-                if s is None or not s.tlen or s.err is not None or s.tx is None:
+                        continue
+                if not s.tlen or s.err is not None or s.tx is None:
                     continue
                 busy = True
                 k = len(s.tx) - s.thead
@@ -342,8 +337,7 @@ class Modem(object):
                     continue
                 s.fail(Closed(ECONNRESET, 'socket %d: send: %s' % (s.id, r.error())))
             if not busy:
-                self.tx_ev.clear()
-                yield self.tx_ev.wait()
+                yield self.work.wait()
 
     def send_refused(self, s):
         """The send command got no prompt: True if the connection is still up and the

@@ -1,9 +1,9 @@
 """Quectel LTE Standard modules (EC2x, EG2x, EG9x, EM05): the TCP/IP AT commands of the
 "LTE Standard TCP/IP Application Note" V1.1 (cited as QL §x).
 
-Sockets use buffer access mode (QL §1.2): `+QIURC: "recv",<id>` says data waits, and the pump
-drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket has room for, so a
-slow reader holds data back in the module instead of losing it. Board option `push: true` selects
+Sockets use buffer access mode (QL §1.2): `+QIURC: "recv",<id>` says data waits, and the I/O
+task drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket has room for, so
+a slow reader holds data back in the module instead of losing it. Board option `push: true` selects
 direct push mode instead (the module sends data unasked; what does not fit is counted as lost).
 """
 from modemkit.at import Cmd, OK, FAIL

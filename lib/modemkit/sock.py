@@ -12,7 +12,7 @@ catches them all:
 A Socket's receive buffer is a fixed ring allocated once (`rx_size`); when it is full the dialect
 stops reading from the module (back-pressure) instead of dropping bytes. On dialects that send
 with an AT command per chunk (Modem.SEND_CMD), sending goes through a transmit ring (`tx_size`)
-that the modem's writer task empties: write() queues bytes without waiting, and several small
+that the modem's I/O task empties: write() queues bytes without waiting, and several small
 writes go out in one command. Socket methods other than write() are generators:
 `n = yield sock.recv_into(buf, timeout_ms)` inside a task.
 """
@@ -73,18 +73,20 @@ class Socket(object):
     dropped = 0                # bytes a pushing module delivered without room (lost)
 
     def __init__(self, modem, kind, rx_size, tx_size=0):
+        # a size allocates a ring; a bytearray is used as the ring (see Modem.open)
         self.modem = modem
         self.kind = kind
         self.id = -1               # the module's connection id
         self.state = OPENING
-        self.rx = bytearray(rx_size)
+        self.rx = rx_size if isinstance(rx_size, bytearray) else bytearray(rx_size)
         self.head = 0              # ring: next byte to read
         self.n = 0                 # bytes buffered
         self.pending = False       # the module holds data for us not yet fetched
         self.ev = Event(modem.sched)
-        self.put_fn = self.put     # bound once: the pump hands it to the AT channel
-        self.tx = bytearray(tx_size) if tx_size else None
-        self.thead = 0             # transmit ring: next byte the writer sends
+        self.put_fn = self.put     # bound once: the I/O task hands it to the AT channel
+        self.tx = None if not tx_size else tx_size if isinstance(tx_size, bytearray) \
+            else bytearray(tx_size)
+        self.thead = 0             # transmit ring: next byte the I/O task sends
         self.tlen = 0              # bytes queued, not yet accepted by the module
         self.tqueued = 0           # byte counters (mod _WRAP) for send() to wait on
         self.tsent = 0
@@ -127,7 +129,7 @@ class Socket(object):
         self.ev.set()
 
     def sent(self, k):
-        """The writer's chunk of k bytes at thead was accepted by the module."""
+        """The I/O task's chunk of k bytes at thead was accepted by the module."""
         self.thead = (self.thead + k) % len(self.tx)
         self.tlen -= k
         self.tsent = (self.tsent + k) & _WRAP
@@ -178,7 +180,7 @@ class Socket(object):
                 raise TimedOut(ETIMEDOUT, 'receive timed out')
 
     def write(self, buf, n=None, off=0):
-        """Queue buf[off:off+n] for the writer without waiting; returns how many bytes fit.
+        """Queue buf[off:off+n] for the I/O task without waiting; returns how many bytes fit.
         Only on dialects with a transmit ring (tx is not None); allocates nothing."""
         if self.err is not None:
             raise self.err
@@ -205,7 +207,7 @@ class Socket(object):
         self.tlen += n
         self.tqueued = (self.tqueued + n) & _WRAP
         if n:
-            self.modem.tx_ev.set()
+            self.modem.kick()
         return n
 
     def send(self, data, timeout_ms=None, nbytes=None):

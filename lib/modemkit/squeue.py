@@ -2,12 +2,13 @@
 
 Records are appended to `<path>.q` as  A5 <len:2> <crc:2> <seq:4> <payload>  (big-endian; the
 CRC covers seq and payload). Every record carries the next sequence number, so numbering goes on
-without a gap or a repeat after a restart. A power cut in the middle of an append leaves a torn last record; opening the queue finds it
-(bad marker, length or CRC), cuts it off, and keeps everything before it. Where the queue starts
-(and the next sequence number) lives in `<path>.h`, replaced with write-then-rename so it is
-either the old or the new version. When the file would pass `max_bytes`, the oldest records are
-dropped and counted in `dropped`; the file is compacted once its dead head grows past half.
-Records are removed only by pop(), after the broker acknowledged them.
+without a gap or a repeat after a restart. A power cut in the middle of an append leaves a torn
+last record; opening the queue finds it (bad marker, length or CRC), cuts it off, and keeps
+everything before it. Where the queue starts (and the next sequence number) lives in
+`<path>.h`, replaced with write-then-rename so it is either the old or the new version. When the
+file would pass `max_bytes`, the oldest records are dropped and counted in `dropped`; the file is
+compacted once its dead head grows past half. Records are removed only by pop(), after the
+broker acknowledged them.
 """
 import os
 

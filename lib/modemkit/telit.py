@@ -1,10 +1,10 @@
 """Telit IP Easy modules (xE910, LE910Cx, ME910C1...): the multi-socket AT commands of the
 "IP Easy User Guide" 80000ST10028A rev. 26 (cited as §x).
 
-Sockets stay in COMMAND mode (#SD ...,1, §8). The modem's writer task sends with #SSENDEXT;
+Sockets stay in COMMAND mode (#SD ...,1, §8). The modem's I/O task sends with #SSENDEXT;
 SRING in Data amount mode (#SCFGEXT srMode 1, §8.7.4) says how many bytes the module holds, so
-the pump asks AT#SRECV for exactly what fits in the socket: a slow reader holds data back in the
-module.
+the I/O task asks AT#SRECV for exactly what fits in the socket: a slow reader holds data back
+in the module.
 
 The syntax differences between platforms (A.1.1 of the digest) follow the Platform Version ID:
 board key `platform`, else the leading number of AT+CGMR (12 = 3G xE910, 25 = LE910Cx, 30 =
@@ -37,7 +37,7 @@ class Telit(Modem):
         self.plat = 0
         self.lst = [None] * self.MAX_SOCKETS   # a listener whose connId serves a connection
         self._nc = False                       # a NO CARRIER not yet traced to its socket
-        self._fs = None                        # the socket the pump is reading
+        self._fs = None                        # the socket the I/O task is reading
         self._info = False                     # its #SRECV answer names the sender
         self._put_fn = self._put
         self.chan.on(b'SRING:', self._on_sring)

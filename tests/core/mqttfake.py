@@ -26,10 +26,10 @@ class FakeModem(object):
         self.logs.append(msg)
 
     def kick(self):
-        pass
+        self.tx_ev.set()             # a socket queued data (or has room): the broker reads
 
-    def open(self, host, port, kind=TCP, timeout_ms=None):
-        s = Socket(self, kind, self.rx_size, self.tx_size)
+    def open(self, host, port, kind=TCP, timeout_ms=None, rx_size=None, tx_size=None):
+        s = Socket(self, kind, rx_size or self.rx_size, tx_size or self.tx_size)
         s.state = OPEN
         s.id = self.opens
         self.opens += 1

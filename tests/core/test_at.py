@@ -69,4 +69,4 @@ def test_urc_split_across_chunks_while_idle():
 
         env.sched.run(main())
         assert urcs == [11], (chunk, urcs)
-        assert env.chan.stats.unsolicited == 0
+        assert env.chan.unsolicited == 0

@@ -21,7 +21,7 @@ def test_overlong_line_dropped_then_channel_works():
         raise Return((r.status, r.lines()))
 
     assert run(env, main) == (OK, [])
-    assert env.chan.stats.overlong == 1
+    assert env.chan.overlong == 1
     assert any('longer than 64' in m for m in env.logs), env.logs
 
 
@@ -33,7 +33,7 @@ def test_garbage_bytes_counted_and_dropped():
         raise Return((r.status, r.lines()))
 
     assert run(env, main) == (OK, [])
-    assert env.chan.stats.garbage == 1
+    assert env.chan.garbage == 1
 
 
 def test_echo_off_and_expect_prefix_beats_urc_table():
@@ -99,4 +99,4 @@ def test_urc_handler_error_is_contained():
         yield env.sched.sleep_ms(5)
 
     env.sched.run(main())
-    assert env.chan.stats.handler_errors == 1
+    assert env.chan.handler_errors == 1

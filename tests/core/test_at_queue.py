@@ -23,7 +23,7 @@ def test_timeout_then_recovery_on_next_command():
         raise Return((first, r.status))
 
     assert run(env, main) == ((TIMEOUT, 'timeout', 300), OK)
-    assert env.chan.stats.timeouts == 1
+    assert env.chan.timeouts == 1
 
 
 def test_late_response_after_timeout_is_not_taken_for_the_next():
@@ -39,7 +39,7 @@ def test_late_response_after_timeout_is_not_taken_for_the_next():
         raise Return((first, r.status, r.num(0)))
 
     assert run(env, main) == (TIMEOUT, OK, 9)
-    assert env.chan.stats.unsolicited == 1
+    assert env.chan.unsolicited == 1
 
 
 def test_queued_callers_run_in_order_one_in_flight():

@@ -49,9 +49,12 @@ class Run:
         assert 'modemkit sim' in self.sim.stdout.readline()
         return link
 
-    def start_app(self, link, count, period_ms, broker_port=None, board='desktop-quectel'):
+    def start_app(self, link, count, period_ms, broker_port=None, board='desktop-quectel',
+                  native=None):
         with open(os.path.join(demo.ROOT, 'boardcfg', board + '.json')) as f:
             cfg = json.load(f)
+        if native is not None:
+            cfg['mqtt']['native'] = native
         cfg['serial']['port'] = link
         cfg['mqtt'].update(port=broker_port or self.broker.port, prefix='mk', backoff_max_ms=3000)
         cfg['telemetry'].update(period_ms=period_ms, queue_path=os.path.join(self.work, 'q'),
@@ -87,13 +90,15 @@ class Run:
         self.broker.stop()
 
 
-@pytest.mark.parametrize('board,sim_args', [
-    ('desktop-telit', ['--variant', 'me910c1']),      # the module's own MQTT client
-    ('desktop-wavecom', ['--variant', 'multitech'])], ids=['telit-native', 'wavecom'])
-def test_other_dialects_end_to_end(rig, board, sim_args):
+@pytest.mark.parametrize('board,sim_args,native', [
+    ('desktop-telit', ['--variant', 'me910c1'], True),       # the module's own MQTT client
+    ('desktop-telit', ['--variant', 'me910c1'], False),      # modemkit's, over #SD sockets
+    ('desktop-wavecom', ['--variant', 'multitech'], None)],
+    ids=['telit-native', 'telit-pure', 'wavecom'])
+def test_other_dialects_end_to_end(rig, board, sim_args, native):
     dialect = board.split('-')[1]
     link = rig.start_sim(*sim_args, dialect=dialect)
-    rig.start_app(link, 20, 100, board=board)
+    rig.start_app(link, 20, 100, board=board, native=native)
     got = rig.wait_samples(20, 90)
     rig.app.wait(30)
     device = json.load(open(os.path.join(ROOT, 'boardcfg', board + '.json')))['mqtt']['device']
