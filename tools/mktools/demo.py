@@ -260,7 +260,8 @@ def main(argv=None):
             sim = subprocess.Popen(
                 [sys.executable, '-m', 'mktools.sim.cli', '--dialect', cfg['dialect'],
                  '--pty', link, '--host', 'broker.test=127.0.0.1',
-                 '--host', 'time.test=127.0.0.1'],
+                 '--host', 'time.test=127.0.0.1']
+                + (['--variant', cfg['variant']] if cfg.get('variant') else []),
                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
                 env=tools_env())
             procs.append(sim)
