@@ -168,7 +168,7 @@ def wins(doc):
 
 
 WHY_WIN = {
-    'task_bytes.modemkit': ' A modemkit task carries a preallocated call stack of 6 '
+    'task_bytes.modemkit': ' A modemkit task carries a preallocated call stack of 8 '
     'sub-generators and its wait state in its own fields, so switching and waiting allocate '
     'nothing; asyncio\'s task is a native object holding one coroutine.',
     'switch_us.modemkit': ' Each pass of modemkit\'s scheduler walks every task for deadlines '
