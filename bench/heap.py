@@ -170,7 +170,7 @@ def measure(stack, dialect, ctx):
                 (' in a ROM filesystem outside the heap, executed in place (mktools.romrun)'
                  if STACKS[stack][2] else ', loaded into the heap'),
         'stack': {'telemetry': 'apps/telemetry/main.py as shipped (MQTT client, store-and-'
-                               'forward queue on files, sampler and status tasks)',
+                               'forward queue on files, sampler and sender tasks)',
                   'umqtt_simple': 'PyPI micropython-umqtt.simple 1.3.4, unmodified, over '
                                   'modemkit.usock on the same driver (bench/mpy/bench_umqtt.py)'
                   }[stack.replace('_rom', '')],

@@ -1,8 +1,6 @@
 """Board configuration: one JSON file per board in boardcfg/ (dialect, serial port, power key,
 APN, sensors, MQTT). This turns one into a running modem driver."""
-import sys
-
-from modemkit import port
+from modemkit import port, unload
 
 DIALECTS = {'quectel': ('modemkit.quectel', 'Quectel'),
             'telit': ('modemkit.telit', 'Telit'),
@@ -49,7 +47,4 @@ def release(cfg):
     for key in APP_KEYS:
         if key in cfg:
             del cfg[key]
-    sys.modules.pop('modemkit.board', None)
-    pkg = sys.modules.get('modemkit')
-    if pkg is not None and 'board' in pkg.__dict__:
-        del pkg.__dict__['board']
+    unload('board')

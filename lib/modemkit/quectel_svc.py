@@ -3,9 +3,7 @@ does holds none of their code (see README, "Memory"): a listener and its incomin
 the UDP service and sendto, DNS, ping and NTP (QL §2.1.4, §2.1.7, §2.1.11, §2.1.12, §2.1.14).
 Each function takes the Quectel driver `q`; the driver's methods of the same names call them.
 """
-import sys
-
-from modemkit import at
+from modemkit import at, unload
 from modemkit.at import Cmd, OK, PROMPT_GT
 from modemkit.quectel import BACKLOG, _DNSGIP
 from modemkit.sched import Event, Return
@@ -94,15 +92,11 @@ def service(q, text, want, timeout_ms):
 
 def _unload_unless_serving(q):
     # DNS, ping and NTP are one-off requests (NTP typically once at boot): afterwards this
-    # module leaves the heap (the functions running now keep what they use), unless a listener
-    # or a UDP service, whose URCs it handles, is open. The driver imports it again when needed.
+    # module leaves the heap, unless a listener or a UDP service, whose URCs it handles, is open.
     for s in q.socks:
         if s is not None and (s.backlog is not None or s.res == 'service'):
             return
-    sys.modules.pop(__name__, None)
-    pkg = sys.modules.get('modemkit')
-    if pkg is not None:
-        pkg.__dict__.pop('quectel_svc', None)
+    unload('quectel_svc')
 
 
 def resolve(q, host, timeout_ms):
