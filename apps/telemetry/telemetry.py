@@ -65,17 +65,50 @@ class Telemetry(object):
         self._ping = False
 
     def run(self):
+        """Start the modem, the MQTT client and the sampler, then send samples until `count`
+        (forever without it); returns how many were sent. This task itself is the sender: it
+        says 'online' after each (re)connection (the last will said 'offline') and retries
+        NTP. Each task more would hold about half a KiB (README, "Memory")."""
+        c = self.client
+        q = self.queue
         self.modem.start()
         self.sched.spawn(self._sampler(), 'sampler')
         if self.ntp:
             # the clock first, then MQTT: NTP's code and the connection's are never in the
-            # heap at the same time (README, "Memory")
+            # heap at the same time
             yield self.modem.wait_ready()
             yield self._set_clock()
-        yield self.client.subscribe(self.t_cmd, 1)   # not up yet: sent on each connection
-        self.client.start()
-        sent = yield self._sender()
-        raise Return(sent)
+        yield c.subscribe(self.t_cmd, 1)   # not up yet: sent on each connection
+        c.start()
+        said = 0                        # the connection 'online' was said on
+        while True:
+            if c.connects != said:
+                try:
+                    yield c.publish(self.t_status, b'online', 1, True, 30000)
+                    said = c.connects
+                except (OSError, MQTTError) as e:
+                    self.log('telemetry: status: %r' % (e,))
+            if (self.ntp and self.epoch_ms is None and self.modem.state == READY
+                    and ticks_diff(self.sched.clock.ticks_ms(), self.ntp_at) >= 0):
+                yield self._set_clock()
+            rec = q.peek()
+            if rec is None:
+                if self.limit and self.sampled >= self.limit:
+                    yield c.publish(self.t_status, b'done', 1, True, 30000)
+                    raise Return(self.sent)
+                self.queued.clear()
+                yield self.queued.wait(1000)
+                continue
+            if not c.up.is_set:
+                # offline: wait here, not inside publish(), whose frame would be held meanwhile
+                yield c.up.wait(1000)
+                continue
+            yield c.publish(self.t_data, rec[1], 1)
+            q.pop()
+            self.sent += 1
+            if self._ping:
+                self._ping = False
+                yield c.publish(self.t_pong, ('pong %d' % self.sent).encode(), 0)
 
     def _now_ms(self):
         t = self.sched.clock.ticks_ms()
@@ -118,37 +151,6 @@ class Telemetry(object):
                 self.missed += (late + self.period - 1) // self.period
                 due = ticks_add(due, ((late + self.period - 1) // self.period) * self.period)
             yield s.sleep_ms(ticks_diff(due, clock.ticks_ms()))
-
-    def _sender(self):
-        # One task sends the samples, says 'online' after each (re)connection (the last will
-        # said 'offline') and retries NTP: each task more would hold about half a KiB.
-        c = self.client
-        q = self.queue
-        said = 0                        # the connection 'online' was said on
-        while True:
-            if c.connects != said:
-                try:
-                    yield c.publish(self.t_status, b'online', 1, True, 30000)
-                    said = c.connects
-                except (OSError, MQTTError) as e:
-                    self.log('telemetry: status: %r' % (e,))
-            if (self.ntp and self.epoch_ms is None and self.modem.state == READY
-                    and ticks_diff(self.sched.clock.ticks_ms(), self.ntp_at) >= 0):
-                yield self._set_clock()
-            rec = q.peek()
-            if rec is None:
-                if self.limit and self.sampled >= self.limit:
-                    yield c.publish(self.t_status, b'done', 1, True, 30000)
-                    raise Return(self.sent)
-                self.queued.clear()
-                yield self.queued.wait(1000)
-                continue
-            yield c.publish(self.t_data, rec[1], 1)
-            q.pop()
-            self.sent += 1
-            if self._ping:
-                self._ping = False
-                yield c.publish(self.t_pong, ('pong %d' % self.sent).encode(), 0)
 
     def _on_cmd(self, topic, payload, retained):
         if payload.startswith(b'period='):

@@ -13,12 +13,11 @@ Board configuration (a dict, see boardcfg/): apn, user, password, auth, power (p
 boot_ms), reg_timeout_ms, backoff_ms, rx_size, tx_size, reserved (connection ids left alone,
 e.g. the one TCPATRUN uses).
 """
-from modemkit import at, port
-from modemkit.at import Cmd, OK
+from modemkit import at, port, sock
 from modemkit.sched import Event, Return, Cancelled
-from modemkit.sock import (Socket, NetError, NetDown, TimedOut, Unsupported, Closed, TCP, CLOSED,
-                           ECONNRESET,
-                           ETIMEDOUT, ENETDOWN, EOPNOTSUPP, EIO)
+from modemkit.sock import NetError
+# sock.X and at.X rather than imported names: each global takes a slot in this module's
+# table, which every dialect loads (README, "Memory")
 
 STATE_NAMES = ('off', 'power', 'sync', 'config', 'sim', 'register', 'attach', 'ready', 'recover')
 OFF = 0
@@ -62,9 +61,8 @@ class Modem(object):
         self.ip = None
         self.socks = [None] * self.MAX_SOCKETS
         self.rx_size = self.cfg.get('rx_size', 1024)
-        self._c = Cmd(size=192, timeout_ms=1000)      # the supervisor's command
-        self._c_pump = Cmd(size=48, timeout_ms=5000)  # the I/O task's fetch command
-        self._c_tx = Cmd(size=48, timeout_ms=10000, prompt=at.PROMPT_GT)   # and send command
+        self._c = at.Cmd(size=192, timeout_ms=1000)      # the supervisor's command
+        self._c_io = at.Cmd(size=48)     # the I/O task's fetch and send commands, one at a time
         for line in self.BOOT_URCS:
             self.chan.on(line, self._on_boot)
         self.chan.on(b'+CREG:', self._on_reg)
@@ -82,7 +80,8 @@ class Modem(object):
     def wait_ready(self, timeout_ms=None):
         if self.state != READY:
             if not (yield self.ready.wait(timeout_ms)):
-                raise TimedOut(ETIMEDOUT, 'modem not ready (%s)' % STATE_NAMES[self.state])
+                raise sock.TimedOut(sock.ETIMEDOUT,
+                                    'modem not ready (%s)' % STATE_NAMES[self.state])
 
     def _set(self, state, why):
         self.log('modem: %s -> %s (%s)' % (STATE_NAMES[self.state], STATE_NAMES[state], why))
@@ -125,7 +124,7 @@ class Modem(object):
                 self._set(RECOVER, '%s: %s' % (STATE_NAMES[st], e))
 
     def _lost(self, why):
-        err = NetDown(ENETDOWN, 'network down: ' + why)
+        err = sock.NetDown(sock.ENETDOWN, 'network down: ' + why)
         for i in range(len(self.socks)):
             s = self.socks[i]
             if s is not None:
@@ -159,7 +158,7 @@ class Modem(object):
         c.timeout_ms = timeout_ms
         c.expect = expect
         r = yield self.chan.send(c)
-        if ok and r.status != OK:
+        if ok and r.status != at.OK:
             raise fail(c, r)
         raise Return(r)
 
@@ -176,9 +175,9 @@ class Modem(object):
     def _sync(self):
         for _ in range(self.cfg.get('sync_tries', 20)):
             r = yield self.q('AT', 500, ok=False)
-            if r.status == OK:
+            if r.status == at.OK:
                 raise Return('answering')
-        raise TimedOut(ETIMEDOUT, 'no answer to AT')
+        raise sock.TimedOut(sock.ETIMEDOUT, 'no answer to AT')
 
     def configure(self):
         yield self.q('ATE0')
@@ -191,10 +190,10 @@ class Modem(object):
     def _sim(self):
         for _ in range(10):
             r = yield self.q('AT+CPIN?', 5000, b'+CPIN:', ok=False)
-            if r.status == OK and r.nlines and r.line(0).find(b'READY') >= 0:
+            if r.status == at.OK and r.nlines and r.line(0).find(b'READY') >= 0:
                 raise Return('sim ready')
             yield self.sched.sleep_ms(1000)
-        raise NetError(EIO, 'SIM not ready')
+        raise NetError(sock.EIO, 'SIM not ready')
 
     def _register(self):
         waited = 0
@@ -202,11 +201,11 @@ class Modem(object):
         while waited <= limit:
             for query, prefix in self.REG_QUERIES:
                 r = yield self.q(query, 1000, prefix, ok=False)
-                if r.status == OK and r.nlines and r.num(0, 1) in (1, 5):
+                if r.status == at.OK and r.nlines and r.num(0, 1) in (1, 5):
                     raise Return('registered')
             yield self.sched.sleep_ms(1000)
             waited += 1000
-        raise TimedOut(ETIMEDOUT, 'not registered after %d ms' % limit)
+        raise sock.TimedOut(sock.ETIMEDOUT, 'not registered after %d ms' % limit)
 
     def activate(self):
         raise Return('no data context')
@@ -241,7 +240,8 @@ class Modem(object):
     # -- sockets: the generic part ---------------------------------------------------------
     def need(self, cap):
         if cap not in self.CAPS:
-            raise Unsupported(EOPNOTSUPP, '%s: no %s on this module' % (type(self).__name__, cap))
+            raise sock.Unsupported(sock.EOPNOTSUPP,
+                                   '%s: no %s on this module' % (type(self).__name__, cap))
 
     def new_socket(self, kind, timeout_ms, rx_size=None, tx_size=None):
         yield self.wait_ready(timeout_ms)
@@ -250,11 +250,11 @@ class Modem(object):
             tx_size = self.tx_size          # 0: this dialect sends without a transmit ring
         for i in range(len(self.socks)):
             if self.socks[i] is None and self.first_id + i not in reserved:
-                s = Socket(self, kind, rx_size or self.rx_size, tx_size)
+                s = sock.Socket(self, kind, rx_size or self.rx_size, tx_size)
                 s.id = self.first_id + i
                 self.socks[i] = s
                 raise Return(s)
-        raise Unsupported(EOPNOTSUPP, 'all %d sockets in use' % len(self.socks))
+        raise sock.Unsupported(sock.EOPNOTSUPP, 'all %d sockets in use' % len(self.socks))
 
     first_id = 0
 
@@ -264,12 +264,12 @@ class Modem(object):
             return self.socks[i]
         return None
 
-    def forget(self, sock):
-        i = sock.id - self.first_id
-        if 0 <= i < len(self.socks) and self.socks[i] is sock:
+    def forget(self, s):
+        i = s.id - self.first_id
+        if 0 <= i < len(self.socks) and self.socks[i] is s:
             self.socks[i] = None
 
-    def open(self, host, port_, kind=TCP, timeout_ms=30000, rx_size=None, tx_size=None):
+    def open(self, host, port_, kind=sock.TCP, timeout_ms=30000, rx_size=None, tx_size=None):
         """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port. Its receive and
         transmit rings have the board's rx_size/tx_size, or these sizes (e.g. small ones for a
         connection that only carries short lines), or are these bytearrays: a client that
@@ -281,7 +281,7 @@ class Modem(object):
             yield self.connect(s, host, port_, timeout_ms)
         except BaseException:
             self.forget(s)
-            s.state = CLOSED
+            s.state = sock.CLOSED
             raise
         raise Return(s)
 
@@ -294,7 +294,7 @@ class Modem(object):
         otherwise), and send what sockets queued, a chunk per socket and pass: <SEND_CMD><id>,
         <n>, the prompt, n bytes, the module's acknowledgement. One task, and one generator for
         the life of the modem, so that steady-state I/O allocates nothing."""
-        c = self._c_tx
+        c = self._c_io
         chan = self.chan
         refused = 0
         while True:
@@ -311,7 +311,7 @@ class Modem(object):
                         raise
                     except Exception as e:
                         self.log('modem: fetch on socket %d failed: %r' % (s.id, e))
-                        s.fail(e if isinstance(e, NetError) else NetError(EIO, str(e)))
+                        s.fail(e if isinstance(e, NetError) else NetError(sock.EIO, str(e)))
                         continue
                 if not s.tlen or s.err is not None or s.tx is None:
                     continue
@@ -322,10 +322,13 @@ class Modem(object):
                 if k > self.SEND_CHUNK:
                     k = self.SEND_CHUNK
                 c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k)
+                c.timeout_ms = 10000
+                c.expect = None
+                c.prompt = at.PROMPT_GT
                 r = yield chan.send(c)
                 if r.status == at.PROMPT:
                     r = yield chan.send_data(s.tx, k, None, False, s.thead)
-                    if r.status == OK:
+                    if r.status == at.OK:
                         s.sent(k)
                         refused = 0
                         continue
@@ -335,7 +338,7 @@ class Modem(object):
                 elif refused < 3 and (yield self.send_refused(s)):
                     refused += 1
                     continue
-                s.fail(Closed(ECONNRESET, 'socket %d: send: %s' % (s.id, r.error())))
+                s.fail(sock.Closed(sock.ECONNRESET, 'socket %d: send: %s' % (s.id, r.error())))
             if not busy:
                 yield self.work.wait()
 
@@ -349,8 +352,9 @@ class Modem(object):
 def fail(cmd, resp):
     """A NetError for a FAIL or TIMEOUT exchange, naming the command and the modem's words."""
     if resp.status == at.TIMEOUT:
-        return TimedOut(ETIMEDOUT, '%s: no answer in %d ms' % (cmd.text(), cmd.timeout_ms))
-    return NetError(EIO, '%s: %s' % (cmd.text(), resp.error()))
+        return sock.TimedOut(sock.ETIMEDOUT,
+                             '%s: no answer in %d ms' % (cmd.text(), cmd.timeout_ms))
+    return NetError(sock.EIO, '%s: %s' % (cmd.text(), resp.error()))
 
 
 def _print_log(msg):

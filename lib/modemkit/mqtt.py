@@ -258,11 +258,12 @@ class MQTT(object):
         self._last_tx = self._now()
 
     def _wait(self, deadline, ev):
+        # a wait for `yield`, not a generator: one frame fewer while publish() waits
         ev.clear()
         left = None if deadline is None else ticks_diff(deadline, self._now())
         if left is not None and left <= 0:
             raise NotConnected('publish timed out (%s)' % STATE_NAMES[self.state])
-        yield ev.wait(left if left is None else min(left, 1000))
+        return ev.wait(left if left is None else min(left, 1000))
 
     def subscribe(self, topic, qos=0, timeout_ms=10000):
         if (topic, qos) not in self.subs:
@@ -308,6 +309,9 @@ class MQTT(object):
         while True:
             try:
                 self.state = CONNECTING
+                # wait for the network here, not at the bottom of connect's chain: a task
+                # that waits holds every generator frame above its wait (README, "Memory")
+                yield self.modem.ready.wait()
                 yield self._connect()
                 backoff = 1000
                 self.state = UP

@@ -29,3 +29,4 @@ elif _impl is None:
     from modemkit.port_telit import *
 else:
     from modemkit.port_cpy import *
+del sys, _impl        # not part of the interface (and two slots fewer in the module table)

@@ -6,10 +6,11 @@ task drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket
 a slow reader holds data back in the module instead of losing it. Board option `push: true` selects
 direct push mode instead (the module sends data unasked; what does not fit is counted as lost).
 """
-from modemkit.at import Cmd, OK, FAIL
+from modemkit.at import Cmd, OK, FAIL, NO_PROMPT
 from modemkit.modem import Modem, ATTACH, fail
 from modemkit.sched import Return
-from modemkit.sock import NetError, Refused, TimedOut, UDP, OPEN, ECONNREFUSED, ETIMEDOUT, EIO
+from modemkit import sock
+from modemkit.sock import NetError, UDP
 
 _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'
@@ -69,7 +70,7 @@ class Quectel(Modem):
             yield self.q('AT+QIACT=%d' % self.ctx, 150000)    # QL §2.1.2: up to 150 s
             ip = yield self._context_ip()
         if ip is None:
-            raise NetError(EIO, 'context %d not active after AT+QIACT' % self.ctx)
+            raise NetError(sock.EIO, 'context %d not active after AT+QIACT' % self.ctx)
         self.ip = ip
         raise Return('ip ' + ip)
 
@@ -131,20 +132,21 @@ class Quectel(Modem):
                                                    port_, lport, 1 if self.push else 0))
         r = yield self.chan.send(c)
         if r.status != OK:
-            raise Refused(ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
+            raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
         # QL §2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
         while s.res is None:
             if not (yield s.ev.wait(timeout_ms)):
                 yield self.close(s)
-                raise TimedOut(ETIMEDOUT, 'no +QIOPEN for socket %d' % s.id)
+                raise sock.TimedOut(sock.ETIMEDOUT, 'no +QIOPEN for socket %d' % s.id)
         if s.res != 0:
             err = s.res
             yield self.close(s)
-            raise Refused(ECONNREFUSED, 'open %s:%d failed: error %d' % (host, port_, err))
-        s.state = OPEN
+            raise sock.Refused(sock.ECONNREFUSED,
+                               'open %s:%d failed: error %d' % (host, port_, err))
+        s.state = sock.OPEN
 
     def connect(self, s, host, port_, timeout_ms):
-        yield self._open(s, s.kind, host, port_, 0, timeout_ms)
+        return self._open(s, s.kind, host, port_, 0, timeout_ms)     # no frame of its own
 
     # -- services, in quectel_svc: imported on first use ----------------------------------
     def listen(self, port_, timeout_ms=30000):
@@ -182,8 +184,10 @@ class Quectel(Modem):
         raise Return(r.status == OK and r.nlines > 0 and r.num(0, 5) == 2)   # 2 = "Connected"
 
     def fetch(self, s):
-        c = self._c_pump
+        c = self._c_io
         c.clear().add(b'AT+QIRD=').add(s.id)
+        c.timeout_ms = 5000
+        c.prompt = NO_PROMPT
         if s.res != 'service':
             room = s.room()
             c.add(b',').add(room if room < self.READ_CHUNK else self.READ_CHUNK)

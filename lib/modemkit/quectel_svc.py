@@ -3,12 +3,9 @@ does holds none of their code (see README, "Memory"): a listener and its incomin
 the UDP service and sendto, DNS, ping and NTP (QL §2.1.4, §2.1.7, §2.1.11, §2.1.12, §2.1.14).
 Each function takes the Quectel driver `q`; the driver's methods of the same names call them.
 """
-from modemkit import at, unload
-from modemkit.at import Cmd, OK, PROMPT_GT
+from modemkit import at, sock, unload
 from modemkit.quectel import BACKLOG, _DNSGIP
 from modemkit.sched import Event, Return
-from modemkit.sock import (NetError, TimedOut, TCP, UDP, LISTENER, OPEN, Socket, ETIMEDOUT,
-                           EIO)
 
 
 def incoming(q, line):
@@ -20,9 +17,9 @@ def incoming(q, line):
             len(lst.backlog) >= BACKLOG:
         q.log('quectel: refusing incoming connection %d' % cid)
         return
-    s = Socket(q, TCP, q.rx_size, q.tx_size)
+    s = sock.Socket(q, sock.TCP, q.rx_size, q.tx_size)
     s.id = cid
-    s.state = OPEN
+    s.state = sock.OPEN
     s.addr = (line.text(3), line.num(4, 0))
     q.socks[i] = s
     lst.backlog.append(s)
@@ -47,7 +44,7 @@ def on_service(q, line):
 def listen(q, port_, timeout_ms):
     """A listener on the module's local port; accept() gives connected sockets."""
     q.need('listen')
-    s = yield q.new_socket(LISTENER, timeout_ms)
+    s = yield q.new_socket(sock.LISTENER, timeout_ms)
     s.backlog = []
     yield q._open(s, 2, '127.0.0.1', 0, port_, timeout_ms)   # QL §2.1.4
     raise Return(s)
@@ -56,7 +53,7 @@ def listen(q, port_, timeout_ms):
 def udp_service(q, port_, timeout_ms):
     """A UDP socket bound to a local port: recv_into() datagrams from anyone, sendto()."""
     q.need('udp')
-    s = yield q.new_socket(UDP, timeout_ms)
+    s = yield q.new_socket(sock.UDP, timeout_ms)
     yield q._open(s, 3, '127.0.0.1', 0, port_, timeout_ms)
     s.res = 'service'
     raise Return(s)
@@ -64,13 +61,13 @@ def udp_service(q, port_, timeout_ms):
 
 def sendto(q, s, data, addr, timeout_ms):
     """UDP service: one datagram to addr (QL §2.1.7, the <remoteIP>,<remote_port> form)."""
-    c = Cmd(size=64, timeout_ms=10000, prompt=PROMPT_GT)
+    c = at.Cmd(size=64, timeout_ms=10000, prompt=at.PROMPT_GT)
     c.add(b'AT+QISEND=').add(s.id).add(',%d,"%s",%d' % (len(data), addr[0], addr[1]))
     r = yield q.chan.send(c)
     if r.status == at.PROMPT:
         r = yield q.chan.send_data(data)
-    if r.status != OK:
-        raise NetError(EIO, 'socket %d: sendto: %s' % (s.id, r.error()))
+    if r.status != at.OK:
+        raise sock.NetError(sock.EIO, 'socket %d: sendto: %s' % (s.id, r.error()))
 
 
 def service(q, text, want, timeout_ms):
@@ -79,11 +76,12 @@ def service(q, text, want, timeout_ms):
     q._svc_want = want
     ev = q._svc_ev = Event(q.sched)
     try:
-        r = yield q.q(text, 5000, ok=False)
-        if r.status != OK:
-            raise NetError(EIO, '%s: %s' % (text, r.error()))
+        # a command of its own: q.q() is the supervisor's, which may need it meanwhile
+        r = yield q.chan.send(at.Cmd(text, 5000))
+        if r.status != at.OK:
+            raise sock.NetError(sock.EIO, '%s: %s' % (text, r.error()))
         if not (yield ev.wait(timeout_ms)):
-            raise TimedOut(ETIMEDOUT, '%s: no result in %d ms' % (text, timeout_ms))
+            raise sock.TimedOut(sock.ETIMEDOUT, '%s: no result in %d ms' % (text, timeout_ms))
         raise Return(q._svc)
     finally:
         q._svc_ev = None
@@ -106,7 +104,8 @@ def resolve(q, host, timeout_ms):
     head = at.Line(bytearray(lines[0]))
     head.n = len(lines[0])
     if head.num(1, -1) != 0 or len(lines) < 2:
-        raise NetError(EIO, 'DNS lookup of %s failed: error %d' % (host, head.num(1, -1)))
+        raise sock.NetError(sock.EIO,
+                            'DNS lookup of %s failed: error %d' % (host, head.num(1, -1)))
     first = at.Line(bytearray(lines[1]))
     first.n = len(lines[1])
     raise Return(first.text(1))
@@ -120,7 +119,7 @@ def ping(q, host, count, timeout_s):
     last = at.Line(bytearray(lines[-1]))
     last.n = len(lines[-1])
     if last.num(0, -1) != 0:
-        raise NetError(EIO, 'ping %s failed: error %d' % (host, last.num(0, -1)))
+        raise sock.NetError(sock.EIO, 'ping %s failed: error %d' % (host, last.num(0, -1)))
     raise Return(tuple(last.num(k, 0) for k in range(1, 7)))
 
 
@@ -131,5 +130,5 @@ def ntp(q, server, port_, timeout_ms):
     ln = at.Line(bytearray(lines[0]))
     ln.n = len(lines[0])
     if ln.num(0, -1) != 0:
-        raise NetError(EIO, 'NTP from %s failed: error %d' % (server, ln.num(0, -1)))
+        raise sock.NetError(sock.EIO, 'NTP from %s failed: error %d' % (server, ln.num(0, -1)))
     raise Return(ln.text(1))

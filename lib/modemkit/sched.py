@@ -51,12 +51,68 @@ class SchedError(Exception):
     """A task misused the scheduler (bad yield, call depth exceeded, wait outside a task)."""
 
 
-class WaitQueue(object):
-    """FIFO of tasks, linked through Task.nxt. Anything a task waits in must offer remove(t)."""
+class Task(object):
+    """A running generator. Few attributes on purpose: each costs heap in every task; those
+    most tasks never set stay on the class until one does."""
+    joiners = None                # an Event (never set: a queue), created by the first join()
+    alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
+    pending = None                # a cancel requested while the task itself was running
 
-    def __init__(self):
+    def __init__(self, sched, gen, name, parent, depth):
+        self.sched = sched
+        self.name = name
+        self.parent = parent
+        self.stack = [None] * depth   # generator call stack, preallocated
+        self.stack[0] = gen
+        self.sp = 0
+        self.state = READY
+        self.val = None               # sent into the generator on resume; its result once DONE
+        self.exc = None               # thrown into it on resume; its error once DONE
+        self.deadline = None          # ticks of a timed wait
+        self.wq = None                # what it waits in: an Event, an owner, or a stream
+        self.nxt = None               # link in the ready queue or in an Event's queue
+        self.anxt = None              # link in the list of all tasks
+
+    def done(self):
+        return self.state == DONE
+
+    def join(self, timeout_ms=None):
+        """yield t.join(ms): the task's result, or its exception raised in the joiner."""
+        s = self.sched
+        me = s._current()
+        if self.state == DONE:
+            if self.exc is not None:
+                me.exc = self.exc
+            else:
+                me.val = self.val
+            s._make_ready(me)
+        else:
+            if self.joiners is None:
+                self.joiners = Event(s)
+            self.joiners.push(me)
+            s._suspend(me, self.joiners, timeout_ms, _JOIN)
+        return WAIT
+
+    def cancel(self):
+        """Raise Cancelled inside the task at its next resumption (at once if it is waiting)."""
+        if self.state == DONE:
+            return
+        if self is self.sched.cur:
+            self.pending = Cancelled(self.name)   # met at its next yield
+        else:
+            self.sched._interrupt(self, Cancelled(self.name))
+
+
+class Event(object):
+    """A level-triggered flag tasks can wait for. It is its own FIFO of waiters, linked through
+    Task.nxt: one object per event, not two, and one class for every queue of waiting tasks (a
+    task's joiners too). Anything else a task waits in must offer remove(t) likewise."""
+
+    def __init__(self, sched):
         self.head = None
         self.tail = None
+        self.sched = sched
+        self.is_set = False
 
     def push(self, t):
         t.nxt = None
@@ -91,68 +147,6 @@ class WaitQueue(object):
             prev = cur
             cur = cur.nxt
         return False
-
-
-class Task(object):
-    """A running generator. Few attributes on purpose: each costs heap in every task; those
-    most tasks never set stay on the class until one does."""
-    joiners = None                # WaitQueue, created by the first join()
-    alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
-    pending = None                # a cancel requested while the task itself was running
-
-    def __init__(self, sched, gen, name, parent, depth):
-        self.sched = sched
-        self.name = name
-        self.parent = parent
-        self.stack = [None] * depth   # generator call stack, preallocated
-        self.stack[0] = gen
-        self.sp = 0
-        self.state = READY
-        self.val = None               # sent into the generator on resume; its result once DONE
-        self.exc = None               # thrown into it on resume; its error once DONE
-        self.deadline = None          # ticks of a timed wait
-        self.wq = None                # what it waits in: a WaitQueue, an owner, or a stream
-        self.nxt = None               # link in the ready queue or in a WaitQueue
-        self.anxt = None              # link in the list of all tasks
-
-    def done(self):
-        return self.state == DONE
-
-    def join(self, timeout_ms=None):
-        """yield t.join(ms): the task's result, or its exception raised in the joiner."""
-        s = self.sched
-        me = s._current()
-        if self.state == DONE:
-            if self.exc is not None:
-                me.exc = self.exc
-            else:
-                me.val = self.val
-            s._make_ready(me)
-        else:
-            if self.joiners is None:
-                self.joiners = WaitQueue()
-            self.joiners.push(me)
-            s._suspend(me, self.joiners, timeout_ms, _JOIN)
-        return WAIT
-
-    def cancel(self):
-        """Raise Cancelled inside the task at its next resumption (at once if it is waiting)."""
-        if self.state == DONE:
-            return
-        if self is self.sched.cur:
-            self.pending = Cancelled(self.name)   # met at its next yield
-        else:
-            self.sched._interrupt(self, Cancelled(self.name))
-
-
-class Event(WaitQueue):
-    """A level-triggered flag tasks can wait for. It is its own queue of waiters: one object per
-    event, not two."""
-
-    def __init__(self, sched):
-        WaitQueue.__init__(self)
-        self.sched = sched
-        self.is_set = False
 
     def set(self):
         self.is_set = True

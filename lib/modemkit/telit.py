@@ -14,7 +14,7 @@ up, and after a NO CARRIER (§8.7.1: the module's word for a socket it closed) #
 """
 from modemkit import sock
 from modemkit.port import const
-from modemkit.at import Cmd, OK, FAIL, TIMEOUT
+from modemkit.at import Cmd, OK, FAIL, TIMEOUT, NO_PROMPT
 from modemkit.modem import Modem, SYNC, ATTACH, fail
 from modemkit.sched import Return
 from modemkit.sock import NetError
@@ -289,8 +289,10 @@ class Telit(Modem):
         if s.backlog is not None and (s.kind == sock.LISTENER or s.state == sock.OPENING):
             yield self._accept(s)
             return
-        c = self._c_pump
+        c = self._c_io
         c.clear().add(b'AT#SRECV=').add(s.id).add(b',')
+        c.timeout_ms = 5000
+        c.prompt = NO_PROMPT
         # UDP: a whole datagram (what does not fit rx is dropped); a service socket asks for
         # <UDPinfo>, whose answer is '#SRECV: <ip>,<port>,<connId>,<n>,<left>' [INFERRED from
         # the data-view UDP SRING of §8.7.6: the guide shows only the plain form]

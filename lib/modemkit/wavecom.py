@@ -35,9 +35,8 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
 from modemkit.at import Cmd, OK, FAIL, TIMEOUT
 from modemkit.modem import Modem, SYNC, ATTACH
 from modemkit.sched import Return
-from modemkit.sock import (NetError, NetDown, Refused, Closed, TimedOut, Unsupported, Socket,
-                           TCP, UDP, LISTENER, OPEN, OPENING, ECONNREFUSED, ECONNRESET, ETIMEDOUT,
-                           ENETDOWN, EOPNOTSUPP, EIO)
+from modemkit import sock
+from modemkit.sock import NetError, TCP, UDP
 
 _ETX = b'\x03'
 _DLE = b'\x10'
@@ -166,7 +165,7 @@ class Wavecom(Modem):
         yield self.q('AT#CONNECTIONSTOP', 10000, ok=False)
         r = yield self.q('AT#CONNECTIONSTART', 120000, ok=False)
         if r.status != OK or not r.nlines:
-            raise NetError(EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
+            raise NetError(sock.EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
         # the IP alone on a line, then OK_Info_GPRSActivation and no OK (C.8 #6)
         self.ip = r.text(0, 0)
         raise Return('ip ' + self.ip)
@@ -198,12 +197,12 @@ class Wavecom(Modem):
             # WaitingForData: the listener's client came, data mode follows (GP §7.3.3)
             lst = self.lst
             self.lst = None
-            s = Socket(self, TCP, self.rx_size)
+            s = sock.Socket(self, TCP, self.rx_size)
             s.id = 1
-            s.state = OPEN
+            s.state = sock.OPEN
             self.socks[0] = self.hold = s
             lst.backlog.append(s)
-            lst.err = Unsupported(EOPNOTSUPP, 'one-shot listener: listen() again')
+            lst.err = sock.Unsupported(sock.EOPNOTSUPP, 'one-shot listener: listen() again')
             lst.ev.set()
             self.sess = s
             self.room = self.sock_room
@@ -217,9 +216,9 @@ class Wavecom(Modem):
         if code == 35841:
             why = 'PDP context deactivated (%s)' % why
             self._trouble(ATTACH, why)
-            err = NetDown(ENETDOWN, why)
+            err = sock.NetDown(sock.ENETDOWN, why)
         else:
-            err = Closed(ECONNRESET, 'socket 1: ' + why)
+            err = sock.Closed(sock.ECONNRESET, 'socket 1: ' + why)
         if self.sess is not None:
             self.said = True
             self.sess.fail(err)
@@ -295,8 +294,10 @@ class Wavecom(Modem):
             # 35867 (no GPRS connection) is how a silent Multi-Tech restart shows
             self._trouble(SYNC, what)
             yield                 # the supervisor takes the module back first
-            raise TimedOut(ETIMEDOUT, what) if code < 0 else NetDown(ENETDOWN, what)
-        raise Refused(ECONNREFUSED, what) if refuse else NetError(EIO, what)
+            if code < 0:
+                raise sock.TimedOut(sock.ETIMEDOUT, what)
+            raise sock.NetDown(sock.ENETDOWN, what)
+        raise sock.Refused(sock.ECONNREFUSED, what) if refuse else NetError(sock.EIO, what)
 
     def _param(self, name, value):
         """AT<name>=<value>, unless the module holds that value already."""
@@ -313,8 +314,8 @@ class Wavecom(Modem):
             yield                 # the supervisor acts on it first
         yield self.wait_ready(timeout_ms)
         if self.hold is not None:
-            raise Unsupported(EOPNOTSUPP, '%s: busy with %r (one session at a time, no AT '
-                              'command in data mode)' % (what, self.hold))
+            raise sock.Unsupported(sock.EOPNOTSUPP, '%s: busy with %r (one session at a time, '
+                                   'no AT command in data mode)' % (what, self.hold))
         self.hold = what
 
     # -- sockets ---------------------------------------------------------------------------
@@ -352,13 +353,13 @@ class Wavecom(Modem):
             self.sess = None
             self.flow = False
             raise
-        if s.state == OPENING:
-            s.state = OPEN
+        if s.state == sock.OPENING:
+            s.state = sock.OPEN
 
     def listen(self, port_, timeout_ms=30000):
         """A one-shot listener on the module's port (MT App. B): accept() gives one client."""
         self.need('listen')
-        s = yield self.new_socket(LISTENER, timeout_ms)
+        s = yield self.new_socket(sock.LISTENER, timeout_ms)
         s.backlog = []
         try:
             # "255.255.255.255": no filter on the client's address (MT App. B)
@@ -370,7 +371,7 @@ class Wavecom(Modem):
             self.lst = None
             self.forget(s)
             raise
-        s.state = OPEN
+        s.state = sock.OPEN
         raise Return(s)
 
     def send(self, s, data, n, timeout_ms):
@@ -412,7 +413,7 @@ class Wavecom(Modem):
             while uart.any():
                 yield
             if s is not self.sess or not self.flow:
-                raise s.err or Closed(ECONNRESET, 'socket 1: session ended')
+                raise s.err or sock.Closed(sock.ECONNRESET, 'socket 1: session ended')
             uart.write(tx, k)
 
     def close(self, s):

@@ -13,6 +13,8 @@ class FakeModem(object):
         self.clock = FakeClock()
         self.sched = Scheduler(self.clock)
         self.tx_ev = Event(self.sched)
+        self.ready = Event(self.sched)
+        self.ready.set()             # the network is always up
         self.tx_size = tx_size
         self.rx_size = rx_size
         self.logs = []
@@ -24,6 +26,7 @@ class FakeModem(object):
 
     def log(self, msg):
         self.logs.append(msg)
+
 
     def kick(self):
         self.tx_ev.set()             # a socket queued data (or has room): the broker reads

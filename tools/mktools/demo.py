@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_BOARD = os.path.join(ROOT, 'boardcfg', 'desktop-quectel.json')
 # The heap cap of the telemetry app: its bytecode runs from a ROM filesystem, as from flash on a
 # device (mktools.romrun); the heap holds what the code creates (README, "Memory").
-HEAP = '96K'
+HEAP = '64K'
 
 
 def tool(name):
