@@ -16,6 +16,9 @@ BAUDS = (115200, 921600)
 CHUNK = {'quectel': 1024, 'telit': 1024}
 
 
+# every benchmark `python -m bench.run` knows, in the order it runs them
+BENCHMARKS = ('wire', 'heap', 'alloc', 'codesize', 'sched', 'parse', 'rate')
+
 def _v(doc, key):
     r = doc['results'].get(key)
     return None if r is None else r['value']
@@ -69,15 +72,21 @@ def markdown(doc):
     meta = doc.get('meta', {})
     mp = meta.get('micropython') or {}
     out = ['<!-- written by `make bench` (python -m bench.run) from bench/results.json -->', '']
+    ran = meta.get('benchmarks') or []
+    took = 'the whole run took %s s' % _f(meta.get('wall_s'), 0)
+    if ran and len(ran) < len(BENCHMARKS):
+        # `--only`: the other benchmarks' figures are those of the run before
+        took = 'this run (%s; the other figures are from the run before) took %s s' % (
+            ', '.join(ran), _f(meta.get('wall_s'), 0))
     out.append('Measured %s on a %s-core machine (%s), MicroPython %s, %s-bit unix port; CPython '
-               '%s, %s; the whole run took %s s. bench/results.json holds every figure with how it '
+               '%s, %s; %s. bench/results.json holds every figure with how it '
                'was measured (interpreter, heap cap, baud, turnaround, sizes, repetitions, raw '
                'runs).' % (meta.get('started_utc', '?'), meta.get('machine', {}).get('cpus', '?'),
                            meta.get('machine', {}).get('platform', '?'),
                            mp.get('version', '?').split(';')[-1].strip()
                            .replace('MicroPython ', ''),
                            mp.get('word_bits', '?'), meta.get('cpython', '?'),
-                           meta.get('mosquitto') or 'mosquitto', _f(meta.get('wall_s'), 0)))
+                           meta.get('mosquitto') or 'mosquitto', took))
     out += ['', '**On the serial line** (1.00 is the line\'s limit; higher is better)', '',
             '| dialect | bytes up | bytes down | 115200 up | 115200 down | 921600 up '
             '| 921600 down |', '|---|---|---|---|---|---|---|']

@@ -30,7 +30,7 @@ HERE = os.path.join(ROOT, 'bench')
 RESULTS = os.path.join(HERE, 'results.json')
 TABLE = os.path.join(HERE, 'results.md')
 PHASE_A_JOBS = 3
-ALL = ('wire', 'heap', 'alloc', 'codesize', 'sched', 'parse', 'rate')
+ALL = report.BENCHMARKS
 
 
 class Context(object):
