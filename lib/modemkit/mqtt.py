@@ -17,7 +17,7 @@ Malformed packets raise ProtocolError and reset the connection; reconnecting bac
 """
 from modemkit.port import const, ticks_add, ticks_diff
 from modemkit.sched import Event, Return
-from modemkit.sock import NetError, EOF
+from modemkit.sock import NetError, EOF, ECONNRESET
 
 DOWN = 0
 CONNECTING = 1
@@ -423,7 +423,7 @@ class MQTT(object):
                 if s.err is not None:
                     raise s.err
                 if s.state >= EOF:
-                    raise NetError(104, 'broker closed the connection')
+                    raise NetError(ECONNRESET, 'broker closed the connection')
                 s.ev.clear()
                 yield s.ev.wait(wait)
                 continue
@@ -437,7 +437,7 @@ class MQTT(object):
             k = yield self.sock.recv_into(buf if not got else memoryview(buf)[got:],
                                           timeout_ms, n - got)
             if not k:
-                raise NetError(104, 'broker closed the connection')
+                raise NetError(ECONNRESET, 'broker closed the connection')
             got += k
 
     def _read_packet(self, timeout_ms):
@@ -455,7 +455,7 @@ class MQTT(object):
                     raise Return((-1, 0))
                 raise
             if not n:
-                raise NetError(104, 'broker closed the connection')
+                raise NetError(ECONNRESET, 'broker closed the connection')
         else:
             yield self._read_exact(h, 1, 10000)
         first = h[0]
