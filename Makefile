@@ -17,10 +17,10 @@ sysdeps:
 	@$(PYTHON) tools/sysdeps.py
 
 demo: $(VENV)/.installed sysdeps
-	$(PY) -m mktools.demo
+	$(PY) -m mktools.dev.demo
 
 test: $(VENV)/.installed sysdeps
-	$(PY) -m mktools.testall
+	$(PY) -m mktools.dev.testall
 
 # Every benchmark; writes bench/results.json and bench/results.md (see README, "Benchmarks").
 bench: $(VENV)/.installed sysdeps

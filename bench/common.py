@@ -80,7 +80,7 @@ def mpy_cross_version():
 
 def fetch_umqtt():
     """micropython-umqtt.simple from PyPI, unmodified, into build/vendor (once)."""
-    from mktools.vendor import ensure
+    from mktools.dev.vendor import ensure
     return ensure(UMQTT_REQ, VENDOR, os.path.join('umqtt', 'simple.py'))
 
 
@@ -241,10 +241,10 @@ def free_port():
 
 
 class Mosquitto:
-    """A mosquitto broker on 127.0.0.1 (mktools.demo.Broker), deep queues for bursts."""
+    """A mosquitto broker on 127.0.0.1 (mktools.dev.demo.Broker), deep queues for bursts."""
 
     def __init__(self, tmpdir):
-        from mktools.demo import Broker
+        from mktools.dev.demo import Broker
         self._broker = Broker(str(tmpdir), extra='max_queued_messages 10000\nlog_dest none')
         self.port = self._broker.port
 
@@ -292,7 +292,7 @@ class Subscriber:
 def run_mpy(module, args, heap, timeout_s, fail_on=(), on_line=None, rom=False):
     """Run `micropython -X heapsize=<heap> -m <module> args...` from MPY_TREE (only .mpy files
     on its path); with rom, MPY_TREE is a ROM filesystem instead, executed in place outside the
-    heap as a device runs frozen or ROMFS code (mktools.romrun). Returns (ok, lines, why): ok
+    heap as a device runs frozen or ROMFS code (mktools.dev.romrun). Returns (ok, lines, why): ok
     when it exited 0 in time; a line containing any of `fail_on` ends it at once (why says
     which). on_line(line) sees every line."""
     # '.frozen' keeps the modules frozen into the port (asyncio) importable

@@ -5,7 +5,7 @@
 - min_heap_bytes.umqtt_simple.<dialect>: the peer, umqtt.simple from PyPI over modemkit's
   socket shim (bench/mpy/bench_umqtt.py), publishing the same samples;
 - min_heap_bytes.<stack>_rom.<dialect>: the same two with their code in a ROM filesystem outside
-  the heap, executed in place as a device runs frozen or ROMFS code (mktools.romrun): the unix
+  the heap, executed in place as a device runs frozen or ROMFS code (mktools.dev.romrun): the unix
   port otherwise loads every .mpy's bytecode into the heap it caps.
 
 "Correctly": the process reports COUNT samples sent and exits cleanly, and an independent paho
@@ -167,7 +167,7 @@ def measure(stack, dialect, ctx):
     method = {
         'interpreter': ctx.mpy['version'], 'word_bits': ctx.mpy['word_bits'],
         'code': ('every module from .mpy (mpy-cross %s)' % ctx.mpy_cross) +
-                (' in a ROM filesystem outside the heap, executed in place (mktools.romrun)'
+                (' in a ROM filesystem outside the heap, executed in place (mktools.dev.romrun)'
                  if STACKS[stack][2] else ', loaded into the heap'),
         'stack': {'telemetry': 'apps/telemetry/main.py as shipped (MQTT client, store-and-'
                                'forward queue on files, sampler and sender tasks)',

@@ -21,9 +21,9 @@ PIECE = 4096                # bytes per send() of the upload
 BAUD = 921600
 TURNAROUND_MS = 20
 SIM = {
-    'quectel': ('mktools.sim.quectel:QuectelModem', {}),
-    'telit': ('mktools.sim.telit:TelitModem', {'variant': 'he910'}),
-    'wavecom': ('mktools.sim.wavecom:WavecomModem', {'variant': 'multitech'}),
+    'quectel': ('mktools.sim.quectel.modem:QuectelModem', {}),
+    'telit': ('mktools.sim.telit.modem:TelitModem', {'variant': 'he910'}),
+    'wavecom': ('mktools.sim.wavecom.modem:WavecomModem', {'variant': 'multitech'}),
 }
 DRIVER = {'quectel': 'modemkit.quectel:Quectel', 'telit': 'modemkit.telit:Telit',
           'wavecom': 'modemkit.wavecom:Wavecom'}
@@ -69,7 +69,7 @@ def transfer(dialect, servers, size=SIZE, record=False):
     """Upload then download `size` random bytes through `dialect`; the wire counts of each."""
     from modemkit.fakeuart import FakeClock, FakeUart
     from modemkit.sched import Scheduler, Return
-    from mktools.sim.frontends import in_process
+    from mktools.sim.core.frontends import in_process
 
     sim_spec, sim_cfg = SIM[dialect]
     clock = FakeClock()
@@ -190,7 +190,7 @@ def run(ctx):
                                'fake clock' % ctx.cpython,
                 'payload_bytes': SIZE, 'payload': 'random bytes, sha256-verified at the far end',
                 'line_bytes': line, 'other_direction_bytes': down if d == 'up' else up,
-                'counted_by': 'mktools.sim.wire.Wire.count_%s (exact)' % d,
+                'counted_by': 'mktools.sim.core.wire.Wire.count_%s (exact)' % d,
                 'window': 'upload: from the first payload byte until the driver ended its last '
                           'exchange for it (send() in %d-byte pieces, each once the line had '
                           'carried the previous one); download: from the request line until '

@@ -1,7 +1,7 @@
 """Install the system packages modemkit's tests use as real peers, if they are missing.
 
 Debian's mosquitto is the MQTT broker the tests start on 127.0.0.1; socat links the ptys that
-put the MicroPython unix port's REPL within mpremote's reach (tests/host/deploy). Installing
+put the MicroPython unix port's REPL within mpremote's reach (tests/host/device). Installing
 needs apt-get and root; without them this says what is missing and the tests that need it skip
 visibly.
 """

@@ -230,10 +230,10 @@ def free_port():
 
 
 class Mosquitto:
-    """A real mosquitto broker on 127.0.0.1 (mktools.demo.Broker), logging to its folder."""
+    """A real mosquitto broker on 127.0.0.1 (mktools.dev.demo.Broker), logging to its folder."""
 
     def __init__(self, tmpdir):
-        from mktools.demo import Broker, MissingBroker
+        from mktools.dev.demo import Broker, MissingBroker
         self.log_path = os.path.join(str(tmpdir), 'mosquitto.log')
         try:
             self._broker = Broker(str(tmpdir), extra='log_dest file %s\nlog_type all'

@@ -1,6 +1,6 @@
 """Exercise a dialect driver on the MicroPython unix port against `modemkit sim --pty`:
 
-    python -m mktools.romrun -X heapsize=64K --rom tests/mpy/netcheck.py -m netcheck \
+    python -m mktools.dev.romrun -X heapsize=64K --rom tests/mpy/netcheck.py -m netcheck \
         /rom/lib DIALECT TTY TCP UDP LISTEN NTP
 
 prints one 'ok <check> <detail>' or 'FAIL <check> <error>' line per check and 'done'. 100 KB of

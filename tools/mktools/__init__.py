@@ -1,1 +1,7 @@
-"""Host-side tools for modemkit (the modem emulator lives in `mktools.sim`)."""
+"""Host tools for modemkit: the `modemkit` command (cli), the modem emulator (sim/), what touches a
+device (device/), static checks of on-target code (checks/) and the project's own development tools
+(dev/)."""
+import os
+
+# The project's checkout: lib/, apps/, boardcfg/ and firmware/ are read from here.
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

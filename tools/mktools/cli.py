@@ -3,10 +3,10 @@ import sys
 
 COMMANDS = {
     'sim': ('mktools.sim.cli', 'run the modem emulator on a pty or a TCP port'),
-    'bundle': ('mktools.bundle', 'build what goes on a device from an app and a board config'),
-    'deploy': ('mktools.deploy', 'deploy an app: mpremote (MicroPython) or #WSCRIPT (Telit)'),
-    'upgrade': ('mktools.upgrade', 'upgrade Telit modules remotely through TCPATRUN'),
-    'sms-digest': ('mktools.smscli', 'encode/decode SMSATRUN digest SMS (T-RUN section 2.1)'),
+    'bundle': ('mktools.device.bundle', 'build what goes on a device from an app and a board config'),
+    'deploy': ('mktools.device.deploy', 'deploy an app: mpremote (MicroPython) or #WSCRIPT (Telit)'),
+    'upgrade': ('mktools.device.upgrade', 'upgrade Telit modules remotely through TCPATRUN'),
+    'sms-digest': ('mktools.device.smscli', 'encode/decode SMSATRUN digest SMS (T-RUN section 2.1)'),
 }
 
 

@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(ROOT, 'apps', 'telemetry'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'host', 'drivers'))
 
 from conftest import Subscriber      # noqa: E402
-from mktools.demo import parse_sample  # noqa: E402
+from mktools.dev.demo import parse_sample  # noqa: E402
 from rig import Rig                  # noqa: E402
 
 CASES = [('quectel', None, False), ('telit', 'he910', False), ('telit', 'me910c1', True),

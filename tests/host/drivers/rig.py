@@ -5,13 +5,13 @@ import importlib
 from modemkit.fakeuart import FakeClock, FakeUart
 from modemkit.sched import Scheduler
 
-from mktools.sim.frontends import in_process
+from mktools.sim.core.frontends import in_process
 
 # dialect -> (driver class, emulator class, emulator config)
 DIALECTS = {
-    'quectel': ('modemkit.quectel:Quectel', 'mktools.sim.quectel:QuectelModem', {}),
-    'telit': ('modemkit.telit:Telit', 'mktools.sim.telit:TelitModem', {'variant': 'he910'}),
-    'wavecom': ('modemkit.wavecom:Wavecom', 'mktools.sim.wavecom:WavecomModem',
+    'quectel': ('modemkit.quectel:Quectel', 'mktools.sim.quectel.modem:QuectelModem', {}),
+    'telit': ('modemkit.telit:Telit', 'mktools.sim.telit.modem:TelitModem', {'variant': 'he910'}),
+    'wavecom': ('modemkit.wavecom:Wavecom', 'mktools.sim.wavecom.modem:WavecomModem',
                 {'variant': 'multitech'}),
 }
 

@@ -11,11 +11,11 @@ import time
 
 import pytest
 
-from mktools import romrun
+from mktools.dev import romrun
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-# the heap cap, the code in ROM as on a device (mktools.romrun; README, "Memory")
+# the heap cap, the code in ROM as on a device (mktools.dev.romrun; README, "Memory")
 HEAP = os.environ.get('MODEMKIT_NET_HEAP', '64K')
 SIM_VARIANT = {'quectel': [], 'telit': ['--variant', 'he910'], 'wavecom': ['--variant', 'multitech']}
 

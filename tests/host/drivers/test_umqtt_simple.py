@@ -16,7 +16,7 @@ VENDOR = os.path.join(ROOT, 'build', 'vendor')
 
 
 def fetch_umqtt_simple():
-    from mktools.vendor import ensure
+    from mktools.dev.vendor import ensure
     ensure('micropython-umqtt.simple==1.3.4', VENDOR, 'umqtt/simple.py')
 
 

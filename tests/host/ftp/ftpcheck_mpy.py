@@ -1,6 +1,6 @@
 """The FTP helpers on the MicroPython unix port against `modemkit sim --pty` and pyftpdlib:
 
-    python -m mktools.romrun -X heapsize=64K --rom ftpcheck_mpy.py -m ftpcheck_mpy \
+    python -m mktools.dev.romrun -X heapsize=64K --rom ftpcheck_mpy.py -m ftpcheck_mpy \
         /rom/lib DIALECT BACKEND TTY PORT WORKDIR SIZE [RATE]
 
 WORKDIR holds big.src (uploaded, then downloaded to big.dst) and cut.src (uploaded across a

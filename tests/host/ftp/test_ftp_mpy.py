@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from mktools import romrun
+from mktools.dev import romrun
 
 from ftpserver import ftp_server     # noqa: F401  (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-# The heap cap the FTP check runs under, its code in ROM as on a device (mktools.romrun; README,
+# The heap cap the FTP check runs under, its code in ROM as on a device (mktools.dev.romrun; README,
 # "Memory"). MODEMKIT_FTP_HEAP tries another.
 HEAP = os.environ.get('MODEMKIT_FTP_HEAP', '64K')
 BIG = 5 * 1024 * 1024

@@ -11,9 +11,9 @@ loopback connections to servers started by the tests make progress.
 
 import re
 
-from mktools.sim.loop import Loop
-from mktools.sim.net import Net
-from mktools.sim.wire import Wire
+from mktools.sim.core.loop import Loop
+from mktools.sim.core.net import Net
+from mktools.sim.core.wire import Wire
 
 RX_MAX = 8 * 1024 * 1024
 STEP_S = 0.01           # fake seconds per step while real fds are open

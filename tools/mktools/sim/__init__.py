@@ -3,10 +3,10 @@
 import importlib
 
 DIALECTS = {
-    'base': 'mktools.sim.modem:Modem',
-    'quectel': 'mktools.sim.quectel:QuectelModem',
-    'telit': 'mktools.sim.telit:TelitModem',
-    'wavecom': 'mktools.sim.wavecom:WavecomModem',
+    'base': 'mktools.sim.core.modem:Modem',
+    'quectel': 'mktools.sim.quectel.modem:QuectelModem',
+    'telit': 'mktools.sim.telit.modem:TelitModem',
+    'wavecom': 'mktools.sim.wavecom.modem:WavecomModem',
 }
 
 

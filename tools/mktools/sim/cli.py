@@ -6,11 +6,11 @@ import signal
 import socket
 import sys
 
-from . import DIALECTS, load_dialect
-from .frontends import PtyFrontend, TcpFrontend
-from .loop import Loop
-from .net import Net, is_loopback
-from .wire import Wire
+from mktools.sim import DIALECTS, load_dialect
+from mktools.sim.core.frontends import PtyFrontend, TcpFrontend
+from mktools.sim.core.loop import Loop
+from mktools.sim.core.net import Net, is_loopback
+from mktools.sim.core.wire import Wire
 
 
 def _host_entry(text):

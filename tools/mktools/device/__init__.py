@@ -1,0 +1,1 @@
+"""What touches a device: bundle, deploy (mpremote, #WSCRIPT), TCPATRUN upgrade, SMSATRUN digest SMS."""

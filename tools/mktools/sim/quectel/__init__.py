@@ -1,0 +1,1 @@
+"""The emulated Quectel LTE Standard module (QI* TCP/IP commands)."""

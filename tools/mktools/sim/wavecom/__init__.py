@@ -1,0 +1,1 @@
+"""The emulated Wavecom-stack modems (Multi-Tech and GenPro AT# commands)."""
