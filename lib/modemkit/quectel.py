@@ -16,9 +16,7 @@ _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'
 _INCOMING = b'+QIURC: "incoming",'
 _PDPDEACT = b'+QIURC: "pdpdeact"'
-_DNSGIP = b'+QIURC: "dnsgip",'
 SERVICE = ('"TCP"', '"UDP"', '"TCP LISTENER"', '"UDP SERVICE"')
-BACKLOG = 4                      # accepted connections a listener holds before refusing
 
 
 class Quectel(Modem):
@@ -27,6 +25,7 @@ class Quectel(Modem):
     SEND_CHUNK = 1460            # QL §2.1.7: <send_length> <= 1460
     READ_CHUNK = 1500            # QL §2.1.8: <read_length> <= 1500
     SEND_CMD = b'AT+QISEND='     # QL §2.1.7: fixed length, prompt, SEND OK
+    DNSGIP = b'+QIURC: "dnsgip",'   # here, not a module global: quectel_svc reads it as q.DNSGIP
     SEND_FULL = b'SEND FAIL'     # "the sending buffer is full and the data can be tried again"
     BOOT_URCS = (b'RDY',)
 
@@ -116,7 +115,7 @@ class Quectel(Modem):
             _svc().incoming(self, line)         # only with a listener: the module is loaded
         elif line.startswith(_PDPDEACT):
             self._trouble(ATTACH, 'PDP context deactivated by the network')
-        elif line.startswith(_DNSGIP):
+        elif line.startswith(self.DNSGIP):
             self._on_service(line)
 
     def _on_service(self, line):

@@ -4,8 +4,9 @@ the UDP service and sendto, DNS, ping and NTP (QL §2.1.4, §2.1.7, §2.1.11, §
 Each function takes the Quectel driver `q`; the driver's methods of the same names call them.
 """
 from modemkit import at, sock, unload
-from modemkit.quectel import BACKLOG, _DNSGIP
 from modemkit.sched import Event, Return
+
+BACKLOG = 4                      # accepted connections a listener holds before refusing
 
 
 def incoming(q, line):
@@ -30,7 +31,7 @@ def on_service(q, line):
     if q._svc_ev is None or len(q._svc) >= 16:
         return
     q._svc.append(line.bytes())
-    if line.startswith(_DNSGIP) and len(q._svc) == 1:
+    if line.startswith(q.DNSGIP) and len(q._svc) == 1:
         # +QIURC: "dnsgip",<err>,<IP_count>,<DNS_ttl>, then IP_count address lines
         q._svc_want = 1 + line.num(2, 0) if line.num(1, -1) == 0 else 1
     elif line.startswith(b'+QPING:') and (line.num(0, -1) != 0 or

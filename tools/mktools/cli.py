@@ -1,36 +1,39 @@
-"""The `modemkit` command: host tools for modemkit devices."""
+"""The `modemkit` command: one parser, one subcommand per command module.
+
+Each command module has `register(commands)`, which adds its subparser (options, help) and sets
+`run(args, env)` as what the subcommand does; `modemkit --help` and `modemkit X --help` both come
+from this one parser.  A module's own `main(argv)` goes through here too.
+"""
+import argparse
+import importlib
 import sys
 
-COMMANDS = {
-    'sim': ('mktools.sim.cli', 'run the modem emulator on a pty or a TCP port'),
-    'bundle': ('mktools.device.bundle', 'build what goes on a device from an app and a board config'),
-    'deploy': ('mktools.device.deploy', 'deploy an app: mpremote (MicroPython) or #WSCRIPT (Telit)'),
-    'upgrade': ('mktools.device.upgrade', 'upgrade Telit modules remotely through TCPATRUN'),
-    'sms-digest': ('mktools.device.smscli', 'encode/decode SMSATRUN digest SMS (T-RUN section 2.1)'),
-}
+COMMANDS = (
+    'mktools.sim.cli',
+    'mktools.device.bundle',
+    'mktools.device.deploy',
+    'mktools.device.upgrade',
+    'mktools.device.smscli',
+)
 
 
-def usage():
-    lines = ['usage: modemkit COMMAND [options]', '', 'commands:']
-    for name, (_, text) in sorted(COMMANDS.items()):
-        lines.append('  %-10s %s' % (name, text))
-    lines.append('')
-    lines.append("'modemkit COMMAND --help' describes a command's options.")
-    return '\n'.join(lines)
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog='modemkit',
+        description='Host tools for modemkit devices: the modem emulator, bundles, deploys and '
+                    'remote upgrades.',
+        epilog="'modemkit COMMAND --help' describes a command's options.")
+    commands = p.add_subparsers(title='commands', metavar='COMMAND', dest='command',
+                                required=True)
+    for name in COMMANDS:
+        importlib.import_module(name).register(commands)
+    return p
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] in ('-h', '--help'):
-        print(usage())
-        return 0
-    name = argv[0]
-    if name not in COMMANDS:
-        print('modemkit: unknown command %r\n\n%s' % (name, usage()), file=sys.stderr)
-        return 2
-    import importlib
-    module = importlib.import_module(COMMANDS[name][0])
-    return module.main(argv[1:])
+def main(argv=None, env=None):
+    """Run `modemkit ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    return args.run(args, env)
 
 
 if __name__ == '__main__':

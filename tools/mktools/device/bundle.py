@@ -17,7 +17,6 @@ Every name carries a slot, `a` or `b`: deploy and upgrade write the slot that is
 and switch only once every file has been read back, so the previous version stays runnable.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -220,9 +219,10 @@ def options_from(args, slot='a', previous=''):
                    march=args.march or '', check=args.check)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(
-        prog='modemkit bundle',
+def register(commands):
+    """Add `modemkit bundle` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'bundle', help='build what goes on a device from an app and a board config',
         description='Build what goes on the device from an app and a board config: flat, '
                     'import-rewritten Python 2.7 files and a boot script for a Telit module, '
                     'or mpy-cross output, main.py/boot.py and a freeze manifest for MicroPython.')
@@ -232,11 +232,12 @@ def build_parser():
                         '(deploy and upgrade fill it in from AT#ESCRIPT?)')
     p.add_argument('--out', required=True, metavar='DIR',
                    help='write manifest.json and device/ here (replaced if it exists)')
+    p.set_defaults(run=run, parser=p)
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def run(args, env=None):
+    """`modemkit bundle` with parsed `args`; returns the exit status."""
     try:
         bundle = build(options_from(args, previous=args.previous))
         bundle.write(args.out)
@@ -248,6 +249,12 @@ def main(argv=None):
     print(f'{bundle.target} bundle of {bundle.app} {bundle.version}, slot {bundle.slot}: '
           f'{len(bundle.files)} files, {bundle.total} bytes -> {os.path.abspath(args.out)}')
     return 0
+
+
+def main(argv=None, env=None):
+    """`modemkit bundle ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['bundle'] + list(sys.argv[1:] if argv is None else argv), env)
 
 
 if __name__ == '__main__':

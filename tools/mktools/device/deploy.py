@@ -12,7 +12,6 @@
 A failure names the file and the reason, and the previously enabled app stays enabled.
 """
 
-import argparse
 import importlib.util
 import re
 import shutil
@@ -236,9 +235,10 @@ def deploy_telit(args):
     return 1
 
 
-def build_parser():
-    p = argparse.ArgumentParser(
-        prog='modemkit deploy',
+def register(commands):
+    """Add `modemkit deploy` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'deploy', help='deploy an app: mpremote (MicroPython) or #WSCRIPT (Telit)',
         description='Deploy an app to a MicroPython board through mpremote, or to a Telit '
                     'module over its serial port with AT#WSCRIPT (verified by #RSCRIPT). '
                     'The new files go into the slot that is not enabled; the switch comes '
@@ -264,11 +264,12 @@ def build_parser():
     p.add_argument('--wait-alive', type=float, metavar='S',
                    help='Telit, with --reboot: wait up to S seconds for the new version to say '
                         'it is alive; if it does not, enable the previous script again')
+    p.set_defaults(run=run, parser=p)
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def run(args, env=None):
+    """`modemkit deploy` with parsed `args`; returns the exit status."""
     try:
         from mktools.device.bundle import load_board
         target = args.target or target_for(load_board(args.board))
@@ -278,6 +279,12 @@ def main(argv=None):
     except (BundleError, DeployError) as e:
         say(f'FAILED: {e}')
         return 1
+
+
+def main(argv=None, env=None):
+    """`modemkit deploy ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['deploy'] + list(sys.argv[1:] if argv is None else argv), env)
 
 
 if __name__ == '__main__':

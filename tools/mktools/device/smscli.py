@@ -118,12 +118,13 @@ def decode(args, env=None):
     return 0
 
 
-def build_parser():
-    p = argparse.ArgumentParser(
-        prog='modemkit sms-digest',
+def register(commands):
+    """Add `modemkit sms-digest` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'sms-digest', help='encode/decode SMSATRUN digest SMS (T-RUN section 2.1)',
         description='Encode and decode SMSATRUN digest SMS (T-RUN §2.1). The password comes '
                     f'from {ENV_PASSWORD} or --password-file.')
-    sub = p.add_subparsers(dest='command', required=True)
+    sub = p.add_subparsers(dest='action', required=True)
     enc = sub.add_parser('encode', help='build a digest request (or, with --response, the '
                                         'module\'s answer)')
     dec = sub.add_parser('decode', help='check and decode a digest SMS')
@@ -146,16 +147,23 @@ def build_parser():
     enc.add_argument('--timestamp', type=_timestamp, default=(0, 1, 1, 0, 0, 0, 0),
                      metavar='YY,MM,DD,hh,mm,ss,TZ', help='--response: service centre time')
     dec.add_argument('hex', help='PDU hex (SMS-SUBMIT or SMS-DELIVER) or user data hex')
+    p.set_defaults(run=run, parser=p)
     return p
 
 
-def main(argv=None, env=None):
-    args = build_parser().parse_args(argv)
+def run(args, env=None):
+    """`modemkit sms-digest` with parsed `args`; returns the exit status."""
     try:
-        return (encode if args.command == 'encode' else decode)(args, env)
+        return (encode if args.action == 'encode' else decode)(args, env)
     except (SmsError, smsdigest.DigestError, ValueError) as e:
         print(f'modemkit sms-digest: {e}', file=sys.stderr)
         return 1
+
+
+def main(argv=None, env=None):
+    """`modemkit sms-digest ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['sms-digest'] + list(sys.argv[1:] if argv is None else argv), env)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ Credentials never go on the command line: MODEMKIT_ATRUN_USER / MODEMKIT_ATRUN_P
 `<name>.user = ...`, `<name>.password = ...`.
 """
 
-import argparse
 import json
 import os
 import stat
@@ -187,7 +186,7 @@ class Quarters:
             self.note(f'written {sent} of {self.total} bytes ({len(self.done)} files)')
 
 
-def run(args, targets, creds, out=None):
+def upgrade_fleet(args, targets, creds, out=None):
     """Upgrade every target, at most args.parallel at a time; returns the Results in order."""
     out = out or sys.stderr
     lock = threading.Lock()
@@ -251,9 +250,10 @@ def report(results, out=None):
           file=out)
 
 
-def build_parser():
-    p = argparse.ArgumentParser(
-        prog='modemkit upgrade',
+def register(commands):
+    """Add `modemkit upgrade` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'upgrade', help='upgrade Telit modules remotely through TCPATRUN',
         description='Upgrade the script of many Telit modules through TCPATRUN (server mode): '
                     'write the new version under new names, verify it by read-back, switch '
                     'AT#ESCRIPT, AT#REBOOT, confirm it is alive, switch back if it is not. '
@@ -298,15 +298,16 @@ def build_parser():
     p.add_argument('--mqtt-expect', default='{version}', metavar='TEMPLATE',
                    help='--confirm mqtt: text the payload must contain (default {version})')
     p.add_argument('--report', metavar='FILE', help='also write the results as JSON to FILE')
+    p.set_defaults(run=run, parser=p)
     return p
 
 
-def main(argv=None, env=None):
-    args = build_parser().parse_args(argv)
+def run(args, env=None):
+    """`modemkit upgrade` with parsed `args`; returns the exit status."""
     try:
         targets = load_targets(args.targets, args.to)
         creds = load_credentials(args.credentials, env)
-        results = run(args, targets, creds)
+        results = upgrade_fleet(args, targets, creds)
     except (ConfigError, BundleError, DeployError) as e:
         print(f'modemkit upgrade: {e}', file=sys.stderr)
         return 2
@@ -316,6 +317,12 @@ def main(argv=None, env=None):
             json.dump([{k: v for k, v in asdict(r).items() if k != 'log'} for r in results], f,
                       indent=1)
     return 0 if all(r.outcome == 'upgraded' or (args.no_reboot and r.ok) for r in results) else 1
+
+
+def main(argv=None, env=None):
+    """`modemkit upgrade ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['upgrade'] + list(sys.argv[1:] if argv is None else argv), env)
 
 
 if __name__ == '__main__':

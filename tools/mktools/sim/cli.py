@@ -34,9 +34,10 @@ def _rate(text):
     return value
 
 
-def build_parser():
-    p = argparse.ArgumentParser(
-        prog='modemkit sim',
+def register(commands):
+    """Add `modemkit sim` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'sim', help='run the modem emulator on a pty or a TCP port',
         description='Emulate a cellular module (the DCE) on a pty or a loopback TCP port. '
                     'Real networking is loopback only: every name must be mapped with --host.')
     p.add_argument('--dialect', required=True, choices=sorted(DIALECTS),
@@ -80,6 +81,7 @@ def build_parser():
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
     p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
                                                   'to FILE (bounded to 1 MiB)')
+    p.set_defaults(run=run, parser=p)
     return p
 
 
@@ -103,10 +105,9 @@ def make_config(args):
     return config
 
 
-def main(argv=None):
-    """Run `modemkit sim` with `argv` (default: sys.argv[1:]); returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run(args, env=None):
+    """`modemkit sim` with parsed `args`; returns the exit status."""
+    parser = args.parser
     try:
         modem_cls = load_dialect(args.dialect)
     except ImportError as e:
@@ -160,6 +161,12 @@ def _stop_on_signals(loop):
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: loop.stop())
     return wake_r, wake_w
+
+
+def main(argv=None, env=None):
+    """`modemkit sim ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['sim'] + list(sys.argv[1:] if argv is None else argv), env)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import serial
 
-from mktools.sim.cli import build_parser, make_config
+from mktools.cli import build_parser
+from mktools.sim.cli import make_config
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -81,13 +82,29 @@ def test_tcp_port_zero_and_sigint(emulator):
                                  ['--drop-rate', '2']])
 def test_options_refuse_anything_but_loopback_and_valid_rates(bad):
     with pytest.raises(SystemExit):
-        build_parser().parse_args(['--dialect', 'base', '--pty', '/tmp/x', *bad])
+        build_parser().parse_args(['sim', '--dialect', 'base', '--pty', '/tmp/x', *bad])
 
 
 def test_options_become_config():
     args = build_parser().parse_args([
-        '--dialect', 'telit', '--variant', 'le910c1', '--pty', '/tmp/x', '--turnaround-ms', '20',
+        'sim', '--dialect', 'telit', '--variant', 'le910c1', '--pty', '/tmp/x', '--turnaround-ms', '20',
         '--activation-ms', '1500', '--host', 'broker.test=127.0.0.1', '--baud', '9600'])
     assert make_config(args) == {
         'hosts': {'broker.test': '127.0.0.1'}, 'variant': 'le910c1', 'turnaround_s': 0.02,
         'activation_s': 1.5, 'baud': 9600}
+
+
+def test_one_parser_lists_every_command():
+    out = subprocess.run([sys.executable, '-m', 'mktools.cli', '--help'], capture_output=True,
+                         text=True, check=True).stdout
+    listed = [line.split()[0] for line in out.splitlines() if line[:4] == '    ' and line[4] != ' ']
+    assert listed == ['sim', 'bundle', 'deploy', 'upgrade', 'sms-digest'], out
+    sub = subprocess.run([sys.executable, '-m', 'mktools.cli', 'sim', '--help'],
+                         capture_output=True, text=True, check=True).stdout
+    assert sub.startswith('usage: modemkit sim ') and '--dialect' in sub
+
+
+def test_unknown_command_is_refused_in_one_line():
+    bad = subprocess.run([sys.executable, '-m', 'mktools.cli', 'simulate'], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and 'invalid choice' in bad.stderr and 'Traceback' not in bad.stderr
