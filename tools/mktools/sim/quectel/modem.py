@@ -1,7 +1,7 @@
 """The Quectel LTE Standard dialect (EC2x, EG2x-G, EG9x, EM05), as specified by the "LTE
 Standard TCP/IP Application Note" V1.1 (QL, seeds/003): PDP contexts, options, the error
 register and the fault hooks.  Sockets, the receive path, data transfer and services live in
-`quectel_sockets`, `quectel_receive`, `quectel_data` and `quectel_services`."""
+`sockets`, `receive`, `data` and `services`."""
 
 from mktools.sim.core.modem import PENDING, Modem
 from mktools.sim.quectel.common import (

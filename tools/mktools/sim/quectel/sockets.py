@@ -1,6 +1,6 @@
 """Quectel socket services (QL §2.1.4-§2.1.6, §2.2.1-§2.2.4): the connectID table,
 AT+QIOPEN, AT+QICLOSE, AT+QISTATE and incoming connections.  What the sockets receive is
-handled by `quectel_receive`."""
+handled by `receive`."""
 
 from collections import deque
 

@@ -1,6 +1,6 @@
 """Remote AT channels (T-RUN §2-§3, digest A.8): what runs a command line that came from outside
 the serial port on a further AT instance of the module, and the TCPATRUN service itself.  The
-SMSATRUN service and the commands that drive both are in `telit_atrun`.
+SMSATRUN service and the commands that drive both are in `atrun`.
 
 A remote channel drives its own AT parser: a port made by `spawn_instance()`, which shares NVM,
 contexts and sockets with the serial port, so a command behaves there exactly as on the serial

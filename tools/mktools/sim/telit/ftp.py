@@ -1,6 +1,6 @@
 """Telit native FTP commands (T-IPE §12): `#FTPTO`, `#FTPOPEN`, `#FTPCLOSE`, `#FTPTYPE`,
 `#FTPPWD`, `#FTPPUT`, `#FTPAPP`, `#FTPAPPEXT`, `#FTPGET`, `#FTPGETPKT`, `#FTPRECV`, `#FTPFSIZE`,
-`#FTPREST`.  A mixin of `TelitModem`; the protocol is `telit_ftp_client.FtpControl`.
+`#FTPREST`.  A mixin of `TelitModem`; the protocol is `ftp_client.FtpControl`.
 
 One FTP session per module (§12: a second `#FTPOPEN`, even from another port, fails with
 `Already connected`).  Data connections are always passive, also when `#FTPOPEN` asks for active

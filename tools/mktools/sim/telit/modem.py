@@ -11,7 +11,7 @@ Three variants, chosen by `config['variant']` (digest A.1, A.1.1):
 
 The command table is the union of the mixins' `COMMANDS` (Modem merges every class's table along
 the MRO), so further mixins plug in by subclassing `TelitIpEasy` with their own `COMMANDS`, as
-`TelitModem` does with the script store and SMSATRUN/TCPATRUN (telit_scripts, telit_atrun).
+`TelitModem` does with the script store and SMSATRUN/TCPATRUN (`scripts`, `atrun`).
 Module-wide state lives in `self.module`, which `spawn_instance()` shares with further AT parser
 instances (AT1/AT2, a TCPATRUN session).
 """

@@ -1,7 +1,7 @@
 """Telit native MQTT commands (T-IPE §13; Platform Version ID 30/37 only, digest A.1.1 #27):
 `#MQEN`, `#MQCFG`, `#MQCFG2`, `#MQWCFG`, `#MQTCFG`, `#MQCONN`, `#MQDISC`, `#MQPUBS`, `#MQSUB`,
 `#MQUNS`, `#MQREAD` and the `#MQRING` URC.  A mixin of `TelitModem`; the protocol is
-`telit_mqtt_client.MqttClient`, talking to a real broker through `Net`.
+`mqtt_client.MqttClient`, talking to a real broker through `Net`.
 """
 
 from mktools.sim.core.modem import PENDING

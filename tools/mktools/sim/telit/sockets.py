@@ -1,6 +1,6 @@
 """Telit IP Easy multi-socket commands (T-IPE §6, §8): `#SCFG`, `#SCFGEXT(2)`, `#SD`, `#SO`,
 `#SH`, `#SS`, `#SI`, `#SLASTCLOSURE`, `#SSEND(EXT)`, `#SRECV`, `#SKIPESC`.  A mixin of
-`TelitModem`; the sockets themselves are `TelitSocket`s, listening is in `telit_listen`.
+`TelitModem`; the sockets themselves are `TelitSocket`s, listening is in `listen`.
 """
 
 from mktools.sim.core.modem import PENDING
