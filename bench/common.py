@@ -21,7 +21,7 @@ for _p in (os.path.join(ROOT, 'lib'), os.path.join(ROOT, 'tools')):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from mktools import romrun     # noqa: E402  (after the path above)
+from mktools.dev import romrun     # noqa: E402  (after the path above)
 
 # dialect -> (emulator options, board options): the variants the driver tests use
 DIALECTS = {

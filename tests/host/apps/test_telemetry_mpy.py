@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 
-from mktools import demo     # noqa: E402
+from mktools.dev import demo     # noqa: E402
 
 # Heap cap for the app, its code in ROM as on a device (README, "Memory").
 HEAP = os.environ.get('MK_HEAP', demo.HEAP)
