@@ -19,8 +19,9 @@ window again with DUP. On a healthy link a PUBACK takes a round trip; one that d
 lost (e.g. swallowed by an incoming PUBLISH cut short by lost bytes), and a message left waiting
 would hold its window slot until some other reconnection.
 
-Malformed packets raise ProtocolError and reset the connection; reconnecting backs off
-(1 s doubling to `backoff_max_ms`, with jitter).
+Packets MQTT 3.1.1 calls malformed (reserved flags set, wrong remaining length, packet identifier
+0, a received topic empty or with wildcards or U+0000...) raise ProtocolError and reset the
+connection; reconnecting backs off (1 s doubling to `backoff_max_ms`, with jitter).
 """
 from modemkit.port import const, ticks_add, ticks_diff
 from modemkit.sched import Event, Return
@@ -512,31 +513,43 @@ class MQTT(object):
         raise Return((first, size))
 
     def _dispatch(self, first, size):
+        # MQTT 3.1.1 is strict about what a broker sends; anything else is malformed and
+        # resets the connection (section 4.8: "close the Network Connection").
         kind = first & 0xF0
         rx = self._rx
         if kind == _PUBLISH:
             qos = (first >> 1) & 3
-            if size < 2:
-                raise ProtocolError('PUBLISH too short')
-            tlen = rx[0] << 8 | rx[1]
-            start = 2 + tlen + (2 if qos else 0)
-            if qos > 1 or start > size:
+            tlen = rx[0] << 8 | rx[1] if size >= 2 else 0
+            end = 2 + tlen
+            start = end + (2 if qos else 0)
+            # 3.3.1.2: QoS 3 is malformed (QoS 2 never granted: this client subscribes at
+            # QoS 0 or 1); 4.7.3: a topic name has at least one character; 3.3.2.1: no
+            # wildcard in a topic name; 1.5.3: no U+0000 in a UTF-8 string
+            if (qos > 1 or start > size or not tlen or rx.find(b'+', 2, end) >= 0
+                    or rx.find(b'#', 2, end) >= 0 or rx.find(b'\x00', 2, end) >= 0):
                 raise ProtocolError('bad PUBLISH (QoS %d, topic %d bytes)' % (qos, tlen))
+            if qos and not (rx[end] or rx[end + 1]):
+                raise ProtocolError('PUBLISH with packet identifier 0')     # 2.3.1
             if self.on_message is not None:
-                self.on_message(bytes(rx[2:2 + tlen]), bytes(rx[start:size]), first & 1)
+                self.on_message(bytes(rx[2:end]), bytes(rx[start:size]), first & 1)
             if qos:
                 h = self._hdr
                 h[0] = _PUBACK
                 h[1] = 2
-                h[2] = rx[2 + tlen]
-                h[3] = rx[3 + tlen]
+                h[2] = rx[end]
+                h[3] = rx[end + 1]
                 if self.sock.write(h, 4) != 4:
                     raise NetError(105, 'no room to acknowledge a message')
                 self._last_tx = self._now()
         elif kind in (_PUBACK, _SUBACK, _UNSUBACK):
-            if size < 2:
-                raise ProtocolError('acknowledgement too short')
-            pid = rx[0] << 8 | rx[1]
+            pid = rx[0] << 8 | rx[1] if size >= 2 else 0
+            # 2.2.2: their flags are reserved (0); 3.4.1, 3.11.1: remaining length 2; 3.9.3:
+            # SUBACK has one return code per topic filter (this client sends one per
+            # SUBSCRIBE), 0x00, 0x01, 0x02 or 0x80; 2.3.1: packet identifiers are non-zero
+            if (first & 0x0F or size != (3 if kind == _SUBACK else 2) or not pid
+                    or kind == _SUBACK and rx[2] not in (0, 1, 2, 0x80)):
+                raise ProtocolError('malformed acknowledgement 0x%02x (%d bytes, id %d)'
+                                    % (first, size, pid))
             if kind == _PUBACK:
                 for i in range(len(self._win_pid)):
                     if self._win_pid[i] == pid:
@@ -544,12 +557,13 @@ class MQTT(object):
                         if self.on_ack is not None:
                             self.on_ack(pid)
             elif pid == self._sub_pid:
-                if kind == _SUBACK and size > 2 and rx[2] == 0x80:
+                if kind == _SUBACK and rx[2] == 0x80:
                     self.log('mqtt: subscription refused by the broker')
                 self._sub_pid = 0
             self.acked.set()
-        elif kind != _PINGRESP:
-            raise ProtocolError('unexpected packet type 0x%02x' % first)
+        elif first != _PINGRESP or size:
+            # 2.2.2: PINGRESP flags reserved; 3.13.1: remaining length 0
+            raise ProtocolError('unexpected packet type 0x%02x (%d bytes)' % (first, size))
 
     def disconnect(self):
         """Send DISCONNECT (the will is discarded) and close."""
