@@ -382,11 +382,13 @@ class Channel(object):
     def send_data(self, data, n=None, timeout_ms=None, cancel=False, off=0):
         """After a PROMPT response: write data[off:off+n] (or ESC when cancel) and wait for the
         final result code (e.g. SEND OK). `timeout_ms` defaults to the command's. A task that
-        gets a prompt must call this before the command's timeout, or the channel cancels the
-        prompt itself."""
+        gets a prompt must call this within the command's timeout from the prompt, or the
+        channel cancels the prompt itself; called without an open prompt it raises
+        OSError(EIO), the error services' reconnect paths catch (the channel knows no socket
+        errors: sock.NetError is an OSError)."""
         cmd = self._cur
         if cmd is None or self._state != _DATA:
-            raise ValueError('send_data() without an open prompt')
+            raise OSError(5, 'send_data() without an open prompt')   # EIO
         me = self.sched._current()
         cmd.task = me
         self._state = _SENT
@@ -446,7 +448,19 @@ class Channel(object):
             if self._cur is not None:
                 left = ticks_diff(self._deadline, sched.clock.ticks_ms())
                 if left <= 0:
-                    self._expire()
+                    # Bytes received by the deadline count first: they may end the exchange,
+                    # or open a prompt (which re-arms the deadline). Only what is there now
+                    # is read, so a chattering line cannot hold the expiry off.
+                    k = uart.any()
+                    while k > 0:
+                        n = uart.readinto(chunk)
+                        if not n:
+                            break
+                        self._feed(chunk, n)
+                        k -= n
+                    if self._cur is not None and \
+                            ticks_diff(self._deadline, sched.clock.ticks_ms()) <= 0:
+                        self._expire()
                     continue
                 yield sched.readable(uart, left)
             else:
@@ -503,7 +517,11 @@ class Channel(object):
         task = cmd.task
         cmd.task = None
         if status == PROMPT:
+            # The prompt's owner gets the command's timeout from now to send its data: the
+            # outcome just delivered must not expire with the old deadline (a prompt read in
+            # the reader pass that reaches the deadline).
             self._state = _DATA
+            self._deadline = ticks_add(self.sched.clock.ticks_ms(), cmd.timeout_ms)
         else:
             self._cur = None
             self._state = _IDLE
@@ -626,7 +644,10 @@ class Channel(object):
                     self.handler_errors += 1
                     self.log('at: URC handler for %r failed: %r' % (prefix, e))
                 return
-        if sent:
+        if cmd is not None:
+            # A final result code while a prompt is open (_DATA) means the module gave the
+            # prompt up by itself (QL section 2.1.15, qisend/timeout, "AT+QISEND command will be
+            # exited"): the exchange is over, and data sent now would land in command mode.
             finals = self._finals
             for j in range(0, len(finals), 2):
                 text = finals[j]
@@ -635,8 +656,9 @@ class Channel(object):
                 if (n == ln or how & _MORE and n > ln) and line.startswith(text):
                     self._final(how & 3, ln, n)
                     return
-            self._response_line(cmd, n)
-            return
+            if sent:
+                self._response_line(cmd, n)
+                return
         self.unsolicited += 1
         self.log('at: unsolicited %r' % bytes(line[:n]))
 

@@ -45,6 +45,7 @@ class Modem(object):
     SEND_CMD = None            # e.g. b'AT+QISEND=': the I/O task sends <cmd><id>,<n> + data
     SEND_FULL = None           # the final result code that means "buffer full, try again"
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
+    _io_t = None               # the I/O task, once started
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
         self.sched = sched
@@ -75,7 +76,7 @@ class Modem(object):
         s = self.sched
         s.spawn(self.chan.run(), 'at-rx', parent=False)
         s.spawn(self._supervise(), 'modem', parent=False)
-        s.spawn(self._io(), 'io', parent=False)
+        self._io_t = s.spawn(self._io(), 'io', parent=False)
 
     def wait_ready(self, timeout_ms=None):
         if self.state != READY:
@@ -287,6 +288,12 @@ class Modem(object):
 
     def kick(self):
         """Wake the I/O task: a socket has room for data the module holds, or data to send."""
+        t = self._io_t
+        if t is not None and t.done():
+            # It ended anyway (e.g. out of memory in its own error handler, or cancelled):
+            # a modem without it would never send or fetch again.
+            self.log('modem: I/O task ended (%r), started again' % (t.exc,))
+            self._io_t = self.sched.spawn(self._io(), 'io', parent=False)
         self.work.set()
 
     def _io(self):
@@ -303,42 +310,45 @@ class Modem(object):
             for s in self.socks:
                 if s is None or s.err is not None:
                     continue
-                if s.pending and s.room() > 0:
-                    busy = True
-                    try:
+                # Whatever goes wrong in one exchange ends that socket's operations with a typed
+                # error; the task goes on, or every socket of the modem would be left deaf.
+                try:
+                    if s.pending and s.room() > 0:
+                        busy = True
                         yield self.fetch(s)
-                    except Cancelled:
-                        raise
-                    except Exception as e:
-                        self.log('modem: fetch on socket %d failed: %r' % (s.id, e))
-                        s.fail(e if isinstance(e, NetError) else NetError(sock.EIO, str(e)))
+                    if not s.tlen or s.err is not None or s.tx is None:
                         continue
-                if not s.tlen or s.err is not None or s.tx is None:
-                    continue
-                busy = True
-                k = len(s.tx) - s.thead
-                if k > s.tlen:
-                    k = s.tlen
-                if k > self.SEND_CHUNK:
-                    k = self.SEND_CHUNK
-                c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k)
-                c.timeout_ms = 10000
-                c.expect = None
-                c.prompt = at.PROMPT_GT
-                r = yield chan.send(c)
-                if r.status == at.PROMPT:
-                    r = yield chan.send_data(s.tx, k, None, False, s.thead)
-                    if r.status == at.OK:
-                        s.sent(k)
-                        refused = 0
+                    busy = True
+                    k = len(s.tx) - s.thead
+                    if k > s.tlen:
+                        k = s.tlen
+                    if k > self.SEND_CHUNK:
+                        k = self.SEND_CHUNK
+                    c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k)
+                    c.timeout_ms = 10000
+                    c.expect = None
+                    c.prompt = at.PROMPT_GT
+                    r = yield chan.send(c)
+                    if r.status == at.PROMPT:
+                        # OSError if the prompt was given up meanwhile (see Channel.send_data)
+                        r = yield chan.send_data(s.tx, k, None, False, s.thead)
+                        if r.status == at.OK:
+                            s.sent(k)
+                            refused = 0
+                            continue
+                        if self.SEND_FULL is not None and r.final_is(self.SEND_FULL):
+                            yield self.sched.sleep_ms(100)     # the module's buffer is full
+                            continue
+                    elif refused < 3 and (yield self.send_refused(s)):
+                        refused += 1
                         continue
-                    if self.SEND_FULL is not None and r.final_is(self.SEND_FULL):
-                        yield self.sched.sleep_ms(100)     # the module's buffer is full
-                        continue
-                elif refused < 3 and (yield self.send_refused(s)):
-                    refused += 1
-                    continue
-                s.fail(sock.Closed(sock.ECONNRESET, 'socket %d: send: %s' % (s.id, r.error())))
+                    s.fail(sock.Closed(sock.ECONNRESET,
+                                       'socket %d: send: %s' % (s.id, r.error())))
+                except Cancelled:
+                    raise
+                except Exception as e:
+                    self.log('modem: I/O on socket %d failed: %r' % (s.id, e))
+                    s.fail(e if isinstance(e, NetError) else NetError(sock.EIO, str(e)))
             if not busy:
                 yield self.work.wait()
 

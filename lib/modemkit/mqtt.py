@@ -12,12 +12,20 @@ the socket's transmit ring. QoS 1 messages stay in an in-flight window (`window`
 `max_packet` bytes) until their PUBACK, and are sent again with DUP after a reconnect. A packet
 larger than `max_packet` is refused (PacketTooLarge) when publishing, and skipped when received,
 keeping the connection. A peer that says nothing for 1.5 x keepalive is taken for dead.
-Malformed packets raise ProtocolError and reset the connection; reconnecting backs off
-(1 s doubling to `backoff_max_ms`, with jitter).
+
+PUBACK deadline: a QoS 1 message without its PUBACK after `ack_timeout_ms` (default 30 s) takes
+the connection down (TimedOut), as mqtt_as does after its retries; the reconnection sends the
+window again with DUP. On a healthy link a PUBACK takes a round trip; one that does not come was
+lost (e.g. swallowed by an incoming PUBLISH cut short by lost bytes), and a message left waiting
+would hold its window slot until some other reconnection.
+
+Packets MQTT 3.1.1 calls malformed (reserved flags set, wrong remaining length, packet identifier
+0, a received topic empty or with wildcards or U+0000...) raise ProtocolError and reset the
+connection; reconnecting backs off (1 s doubling to `backoff_max_ms`, with jitter).
 """
 from modemkit.port import const, ticks_add, ticks_diff
 from modemkit.sched import Event, Return
-from modemkit.sock import NetError, EOF, ECONNRESET
+from modemkit.sock import NetError, TimedOut, EOF, ECONNRESET
 
 DOWN = 0
 CONNECTING = 1
@@ -72,7 +80,8 @@ def _put_str(buf, i, s):
 class MQTT(object):
     def __init__(self, modem, host, port=1883, client_id='modemkit', user=None, password=None,
                  keepalive=60, clean=True, will=None, on_message=None, on_ack=None,
-                 max_packet=512, window=4, backoff_max_ms=60000, log=None):
+                 max_packet=512, window=4, backoff_max_ms=60000, ack_timeout_ms=30000,
+                 log=None):
         self.modem = modem
         self.sched = modem.sched
         self.host = host
@@ -87,6 +96,7 @@ class MQTT(object):
         self.on_ack = on_ack
         self.max_packet = max_packet
         self.backoff_max_ms = backoff_max_ms
+        self.ack_ms = ack_timeout_ms
         self.log = log if log is not None else modem.log
         self.state = DOWN
         self.sock = None
@@ -100,6 +110,7 @@ class MQTT(object):
         self._hdr = bytearray(5)             # fixed header + packet id scratch
         self._win_pid = [0] * window         # QoS 1 in flight: packet id (0 = free slot)
         self._win_len = [0] * window
+        self._win_t = [0] * window           # when it was sent (ticks), for the PUBACK deadline
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
         self._pid = 0
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
@@ -114,8 +125,13 @@ class MQTT(object):
     # -- sending ---------------------------------------------------------------------------
     def _room(self, n):
         s = self.sock
-        return self.state == UP and s is not None and s.err is None and s.tx is not None \
-            and len(s.tx) - s.tlen >= n
+        return self._open() and s.tx is not None and len(s.tx) - s.tlen >= n
+
+    def _open(self):
+        # up, and the socket still takes data: the broker may have closed it (EOF) before
+        # the reader, which then takes the connection down, has run
+        s = self.sock
+        return self.state == UP and s is not None and s.err is None and s.state < EOF
 
     def _now(self):
         return self.sched.clock.ticks_ms()
@@ -164,7 +180,7 @@ class MQTT(object):
         self._win_pid[slot] = pid
         self._win_len[slot] = k
         s.write(self._win_buf[slot], k)
-        self._last_tx = self._now()
+        self._last_tx = self._win_t[slot] = self._now()
         return pid
 
     def _check(self, topic, msg, qos):
@@ -207,7 +223,7 @@ class MQTT(object):
         Returns the packet id."""
         deadline = None if timeout_ms is None else ticks_add(self._now(), timeout_ms)
         while True:
-            if self.state == UP and self.sock.tx is None:
+            if self._open() and self.sock.tx is None:
                 pid = yield self._publish_direct(topic, msg, qos, retain)
             else:
                 pid = self.publish_nowait(topic, msg, qos, retain)
@@ -238,6 +254,8 @@ class MQTT(object):
             self._win_len[slot] = k
         yield self.sock.send(buf, 30000, k)
         self._last_tx = self._now()
+        if qos:
+            self._win_t[slot] = self._last_tx
         raise Return(pid)
 
     def _send_packet(self, head, n, body, timeout_ms):
@@ -396,15 +414,27 @@ class MQTT(object):
                 buf = self._win_buf[slot]
                 buf[0] |= 0x08
                 yield s.send(buf, 30000, self._win_len[slot])
+                self._win_t[slot] = self._now()
         for topic, qos in self.subs:
             # no reader runs yet: the SUBACKs are read (and dropped) once we are up
             yield self._sub(_SUBSCRIBE, topic, qos, 30000, False)
 
     def _read_loop(self):
         ka = self.keepalive * 1000
+        pids = self._win_pid
         while True:
+            now = self._now()
+            wait = None
+            for i in range(len(pids)):
+                if pids[i]:
+                    left = self.ack_ms - ticks_diff(now, self._win_t[i])
+                    if left <= 0:
+                        # the PUBACK deadline (module docstring): reconnect, send it again
+                        raise TimedOut(110, 'no PUBACK for message %d in %d ms'
+                                       % (pids[i], self.ack_ms))
+                    if wait is None or left < wait:
+                        wait = left
             if ka:
-                now = self._now()
                 quiet = ticks_diff(now, self._last_rx)
                 if quiet >= ka * 3 // 2:
                     raise ProtocolError('no packet from the broker for %d s' % (quiet // 1000))
@@ -412,9 +442,9 @@ class MQTT(object):
                     self._hdr[0] = _PINGREQ
                     self._hdr[1] = 0
                     yield self._send_packet(self._hdr, 2, None, 10000)
-                wait = min(ka - ticks_diff(now, self._last_tx), ka * 3 // 2 - quiet)
-            else:
-                wait = None
+                left = min(ka - ticks_diff(now, self._last_tx), ka * 3 // 2 - quiet)
+                if wait is None or left < wait:
+                    wait = left
             s = self.sock
             if not s.available():
                 # Wait here on the socket's event, not down a chain of sub-generators: a quiet
@@ -483,31 +513,43 @@ class MQTT(object):
         raise Return((first, size))
 
     def _dispatch(self, first, size):
+        # MQTT 3.1.1 is strict about what a broker sends; anything else is malformed and
+        # resets the connection (section 4.8: "close the Network Connection").
         kind = first & 0xF0
         rx = self._rx
         if kind == _PUBLISH:
             qos = (first >> 1) & 3
-            if size < 2:
-                raise ProtocolError('PUBLISH too short')
-            tlen = rx[0] << 8 | rx[1]
-            start = 2 + tlen + (2 if qos else 0)
-            if qos > 1 or start > size:
+            tlen = rx[0] << 8 | rx[1] if size >= 2 else 0
+            end = 2 + tlen
+            start = end + (2 if qos else 0)
+            # 3.3.1.2: QoS 3 is malformed (QoS 2 never granted: this client subscribes at
+            # QoS 0 or 1); 4.7.3: a topic name has at least one character; 3.3.2.1: no
+            # wildcard in a topic name; 1.5.3: no U+0000 in a UTF-8 string
+            if (qos > 1 or start > size or not tlen or rx.find(b'+', 2, end) >= 0
+                    or rx.find(b'#', 2, end) >= 0 or rx.find(b'\x00', 2, end) >= 0):
                 raise ProtocolError('bad PUBLISH (QoS %d, topic %d bytes)' % (qos, tlen))
+            if qos and not (rx[end] or rx[end + 1]):
+                raise ProtocolError('PUBLISH with packet identifier 0')     # 2.3.1
             if self.on_message is not None:
-                self.on_message(bytes(rx[2:2 + tlen]), bytes(rx[start:size]), first & 1)
+                self.on_message(bytes(rx[2:end]), bytes(rx[start:size]), first & 1)
             if qos:
                 h = self._hdr
                 h[0] = _PUBACK
                 h[1] = 2
-                h[2] = rx[2 + tlen]
-                h[3] = rx[3 + tlen]
+                h[2] = rx[end]
+                h[3] = rx[end + 1]
                 if self.sock.write(h, 4) != 4:
                     raise NetError(105, 'no room to acknowledge a message')
                 self._last_tx = self._now()
         elif kind in (_PUBACK, _SUBACK, _UNSUBACK):
-            if size < 2:
-                raise ProtocolError('acknowledgement too short')
-            pid = rx[0] << 8 | rx[1]
+            pid = rx[0] << 8 | rx[1] if size >= 2 else 0
+            # 2.2.2: their flags are reserved (0); 3.4.1, 3.11.1: remaining length 2; 3.9.3:
+            # SUBACK has one return code per topic filter (this client sends one per
+            # SUBSCRIBE), 0x00, 0x01, 0x02 or 0x80; 2.3.1: packet identifiers are non-zero
+            if (first & 0x0F or size != (3 if kind == _SUBACK else 2) or not pid
+                    or kind == _SUBACK and rx[2] not in (0, 1, 2, 0x80)):
+                raise ProtocolError('malformed acknowledgement 0x%02x (%d bytes, id %d)'
+                                    % (first, size, pid))
             if kind == _PUBACK:
                 for i in range(len(self._win_pid)):
                     if self._win_pid[i] == pid:
@@ -515,12 +557,13 @@ class MQTT(object):
                         if self.on_ack is not None:
                             self.on_ack(pid)
             elif pid == self._sub_pid:
-                if kind == _SUBACK and size > 2 and rx[2] == 0x80:
+                if kind == _SUBACK and rx[2] == 0x80:
                     self.log('mqtt: subscription refused by the broker')
                 self._sub_pid = 0
             self.acked.set()
-        elif kind != _PINGRESP:
-            raise ProtocolError('unexpected packet type 0x%02x' % first)
+        elif first != _PINGRESP or size:
+            # 2.2.2: PINGRESP flags reserved; 3.13.1: remaining length 0
+            raise ProtocolError('unexpected packet type 0x%02x (%d bytes)' % (first, size))
 
     def disconnect(self):
         """Send DISCONNECT (the will is discarded) and close."""

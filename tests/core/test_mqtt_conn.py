@@ -117,3 +117,45 @@ def test_subscriptions_restored_after_reconnect():
     assert m.sched.run(main()) == UP
     subs = [p for p in m.broker.packets if p[0] == 0x82]
     assert len(subs) == 2 and subs[0][1][2:] == subs[1][1][2:], subs
+
+
+def test_lost_puback_reconnects_and_resends():
+    # Bytes lost on the line cut an incoming PUBLISH short: its remaining length takes the
+    # PUBACK after it as its own. Twice, and a window of 2 is full with the link healthy.
+    m = FakeModem()
+    c = client(m, on_message=lambda t, p, r: None)
+
+    def main():
+        yield c.wait_up(5000)
+        for msg in (b'one', b'two'):
+            m.answer = False
+            pid = c.publish_nowait(b't', msg, qos=1)
+            yield m.sched.sleep_ms(10)
+            cut = bytearray(b'\x30\x0a\x00\x01txyz\x40\x02\x00') + bytearray((pid,))
+            m.sock.put(cut, 0, len(cut))
+            m.answer = True
+            yield m.sched.sleep_ms(10)
+        t0 = m.clock.now
+        pid = yield c.publish(b't', b'three', qos=1, timeout_ms=120000)
+        raise Return((m.clock.now - t0, pid, c.in_flight(), c.connects))
+
+    took, pid, left, connects = m.sched.run(main())
+    assert pid == 3 and left == 0 and connects == 2, (pid, left, connects)
+    assert took <= 30000 + 2000, took           # the PUBACK deadline, then a reconnection
+    assert 'no PUBACK for message 1' in str(c.last_error)
+    pubs = [p for p in m.broker.packets if p[0] & 0xF0 == 0x30]
+    assert [p[0] for p in pubs] == [0x32, 0x32, 0x3A, 0x3A, 0x32], pubs   # DUP on the resends
+
+
+def test_publish_right_after_the_broker_closed():
+    # The peer closed; the reader has not run yet: publish() waits for the connection.
+    m = FakeModem()
+    c = client(m)
+
+    def main():
+        yield c.wait_up(5000)
+        m.sock.peer_closed()
+        pid = yield c.publish(b't', b'late', qos=1, timeout_ms=10000)
+        raise Return((pid, c.connects, c.in_flight()))
+
+    assert m.sched.run(main()) == (1, 2, 0)
