@@ -125,7 +125,7 @@ def test_no_space_is_found_before_writing_and_changes_nothing(module, tmp_path, 
 
 def test_a_file_that_reads_back_wrong_is_named_and_nothing_is_switched(module, monkeypatch,
                                                                        capsys):
-    from mktools.sim import telit_scripts
+    from mktools.sim.telit import scripts as telit_scripts
     real = telit_scripts.ScriptStore.write
 
     def flaky(self, name, content, hidden):

@@ -8,8 +8,8 @@ of 1), the session id, the 24 ASCII characters B64(MD5(B64(MD5(Pwd)):B64(MD5(Use
 then the text; the SMS is 8-bit (DCS 0x15 in the manual's example).  `encode` prints the user
 data, the SMS-SUBMIT PDU and the AT+CMGS length (the TPDU octets: 52 for the manual's example,
 whose "AT+CMGS=53" is one too many); `decode` takes a PDU (SMS-SUBMIT or SMS-DELIVER) or bare
-user data and checks the digest against the password.  The codec is the emulator's own
-(`mktools.sim.smsdigest`), so what this prints is what the emulated module accepts.
+user data and checks the digest against the password.  The codec is `modemkit.smsdigest`, the
+one the emulator and on-target code use, so what this prints is what the emulated module accepts.
 
 The 16-character white-list password (AT#SMSATWL, §2.3) comes from MODEMKIT_SMSATRUN_PASSWORD or
 --password-file, never from the command line.
@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from mktools.sim import smsdigest
+from modemkit import smsdigest
 
 ENV_PASSWORD = 'MODEMKIT_SMSATRUN_PASSWORD'
 
@@ -83,7 +83,11 @@ def encode(args, env=None):
 
 def _user_data(hex_text):
     """(kind, user data, addresses) from a PDU or bare user data."""
-    data = bytes.fromhex(hex_text)
+    try:
+        data = bytes.fromhex(hex_text)
+    except ValueError:
+        raise SmsError(f'not hexadecimal: {hex_text[:40]!r} (give the PDU or user data as hex '
+                       'digits)') from None
     if data[:3] in (smsdigest.REQUEST_CODE, smsdigest.RESPONSE_CODE):
         return 'user data', data, ''
     for kind, parse in (('SMS-SUBMIT', smsdigest.parse_submit_pdu),

@@ -3,7 +3,7 @@ injected with `inject_sms()`, simple and digest, with the answer SMS in `sms_out
 
 import pytest
 
-from mktools.sim import smsdigest
+from modemkit import smsdigest
 from test_telit_atrun_support import make_harness
 
 MOBILE = '+393468686711'

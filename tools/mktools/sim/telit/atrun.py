@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mktools.sim import smsdigest
+from modemkit import smsdigest
 from mktools.sim.telit.atrun_channels import (ANY, BLOCKED, SILENT, STUCK, RemoteSession, TcpAtRun, TcpSession,
                              ipv4_number)
 

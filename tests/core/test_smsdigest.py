@@ -1,8 +1,8 @@
-"""SMSATRUN digest user data and PDUs against the worked example of T-RUN §2.3 (digest A.8.2)."""
+"""SMSATRUN digest user data and PDUs against the worked example of T-RUN s2.3 (digest A.8.2)."""
+import binascii
 
-import pytest
-
-from mktools.sim import smsdigest
+from mktest import raises
+from modemkit import smsdigest
 
 PWD = '1234567890123456'
 REQUEST_PDU = ('079193432900200011000C919343868676110015AD26D0D0D000110157696A437032715633734E76'
@@ -15,12 +15,12 @@ SMSC, MOBILE = '+393492000200', '+393468686711'
 
 
 def test_request_digest_matches_table_1():
-    assert smsdigest.digest(PWD, 'AT+COPS?') == bytes.fromhex(
+    assert smsdigest.digest(PWD, 'AT+COPS?') == binascii.unhexlify(
         '57696A437032715633734E762B61727532305A5561773D3D')
 
 
 def test_response_digest_covers_the_crlf_framed_text():
-    assert smsdigest.digest(PWD, RESPONSE_TEXT) == bytes.fromhex(
+    assert smsdigest.digest(PWD, RESPONSE_TEXT) == binascii.unhexlify(
         '4A756E72613772306B494563483971563534326E33513D3D')
 
 
@@ -45,7 +45,7 @@ def test_parse_request_from_the_example_pdu():
     pdu = smsdigest.parse_submit_pdu(REQUEST_PDU)
     assert (pdu.smsc, pdu.destination, pdu.dcs) == (SMSC, MOBILE, 0x15)
     sms = smsdigest.parse_request(pdu.user_data, ['wrongpassword123', PWD])
-    assert sms == smsdigest.DigestSms(b'AT+COPS?', PWD.encode(), 0, 1, 1, 1)
+    assert sms == smsdigest.DigestSms(b'AT+COPS?', b'1234567890123456', 0, 1, 1, 1)
 
 
 def test_parse_response_from_the_example_pdu():
@@ -56,26 +56,23 @@ def test_parse_response_from_the_example_pdu():
 
 def test_wrong_password_is_rejected():
     user_data = smsdigest.build_request(PWD, 'AT+CGMR')
-    with pytest.raises(smsdigest.DigestError):
-        smsdigest.parse_request(user_data, ['6543210987654321'])
+    raises(smsdigest.DigestError, smsdigest.parse_request, user_data, ['6543210987654321'])
 
 
 def test_tampered_text_is_rejected():
     user_data = smsdigest.build_request(PWD, 'AT+CGMR')
-    with pytest.raises(smsdigest.DigestError):
-        smsdigest.parse_request(user_data[:-1] + b'I', [PWD])
+    raises(smsdigest.DigestError, smsdigest.parse_request, user_data[:-1] + b'I', [PWD])
 
 
 def test_concatenated_request_is_rejected():
-    # §2.1: "The received SMS hasn't to be concatenated"
+    # s2.1: "The received SMS hasn't to be concatenated"
     user_data = bytearray(smsdigest.build_request(PWD, 'AT+CGMR'))
     user_data[4] = 0x12
-    with pytest.raises(smsdigest.DigestError):
-        smsdigest.parse_request(bytes(user_data), [PWD])
+    raises(smsdigest.DigestError, smsdigest.parse_request, bytes(user_data), [PWD])
 
 
 def test_long_response_is_split_with_a_digest_per_segment():
-    text = bytes(range(32, 127)) * 3                                 # 285 bytes
+    text = bytes(bytearray(range(32, 127))) * 3                                # 285 bytes
     parts = smsdigest.build_response(PWD, text, session=7)
     assert [len(p) for p in parts] == [140, 140, 30 + 285 - 220]
     decoded = [smsdigest.parse_response(p, [PWD]) for p in parts]
@@ -85,20 +82,17 @@ def test_long_response_is_split_with_a_digest_per_segment():
 
 
 def test_response_is_truncated_at_15_segments():
-    # §2.5.2 note 9: at most 15 concatenated SMS
+    # s2.5.2 note 9: at most 15 concatenated SMS
     parts = smsdigest.build_response(PWD, b'x' * 2000)
     assert len(parts) == 15
-    assert all(p[4] & 0x0F == 15 for p in parts)
+    assert [bytearray(p)[4] & 0x0F for p in parts] == [15] * 15
 
 
-@pytest.mark.parametrize('text, expected', [
-    (b'AT+CGMR;+CGSN', (True, b'AT+CGMR;+CGSN')),
-    (b'HAT+COPS?', (False, b'AT+COPS?')),
-    (b'at+cgmr', (True, b'at+cgmr')),
-    (b'hello', None),
-])
-def test_run_text_prefixes(text, expected):
-    assert smsdigest.run_text(text) == expected
+def test_run_text_prefixes():
+    assert smsdigest.run_text(b'AT+CGMR;+CGSN') == (True, b'AT+CGMR;+CGSN')
+    assert smsdigest.run_text(b'HAT+COPS?') == (False, b'AT+COPS?')
+    assert smsdigest.run_text(b'at+cgmr') == (True, b'at+cgmr')
+    assert smsdigest.run_text(b'hello') is None
 
 
 def test_dcs_alphabets():
@@ -116,7 +110,12 @@ def test_deliver_timestamp_with_a_negative_time_zone_round_trips():
 
 
 def test_only_8bit_pdus_and_known_alphabets():
-    with pytest.raises(ValueError):
-        smsdigest.submit_pdu(SMSC, MOBILE, b'AT', dcs=0x00)
-    with pytest.raises(ValueError):
-        smsdigest.dcs_alphabet(0x0C)                               # reserved alphabet
+    raises(ValueError, smsdigest.submit_pdu, SMSC, MOBILE, b'AT', 0x00)
+    raises(ValueError, smsdigest.dcs_alphabet, 0x0C)                # reserved alphabet
+
+
+def test_garbage_pdus_are_value_errors():
+    raises(ValueError, smsdigest.parse_submit_pdu, 'ZZZZ')
+    raises(ValueError, smsdigest.parse_submit_pdu, REQUEST_PDU[:40])
+    raises(ValueError, smsdigest.parse_deliver_pdu, RESPONSE_PDU[:30])
+    raises(ValueError, smsdigest.parse_deliver_pdu, REQUEST_PDU)    # a SUBMIT is no DELIVER
