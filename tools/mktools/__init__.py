@@ -5,3 +5,8 @@ import os
 
 # The project's checkout: lib/, apps/, boardcfg/ and firmware/ are read from here.
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class CommandError(Exception):
+    """Input a command cannot use, or a request it refuses: `modemkit` prints the message (one
+    line per line of it, prefixed with the command) and exits with status 1, no traceback."""

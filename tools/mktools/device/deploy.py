@@ -22,7 +22,9 @@ import threading
 import time
 from pathlib import Path
 
-from mktools.device.bundle import BundleError, add_build_options, build, options_from, target_for
+from mktools.device import boardcfg
+from mktools.device.bundle import (BundleError, add_build_options, build, check_target,
+                                   options_from, target_for)
 from mktools.device.bundle_graph import SLOTS
 from mktools.device.upgrade_flow import SerialSession, Upgrade
 from mktools.device.wscript import DeployError
@@ -271,8 +273,10 @@ def register(commands):
 def run(args, env=None):
     """`modemkit deploy` with parsed `args`; returns the exit status."""
     try:
-        from mktools.device.bundle import load_board
-        target = args.target or target_for(load_board(args.board))
+        board = boardcfg.load(args.board)
+        target = args.target or target_for(board)
+        check_target(args.board, board, target,
+                     '#WSCRIPT' if target == 'telit' else 'mpremote')
         if target == 'telit':
             return deploy_telit(args)
         return deploy_micropython(args)
