@@ -248,7 +248,8 @@ class Watcher:
 
     def _print(self, line):
         if not self.quiet:
-            print(line, flush=True)
+            sys.stdout.write(line + '\n')     # one write: lines of two threads never mix
+            sys.stdout.flush()
 
     def lost(self):
         return sum(max(s) - len(s) for s in self.seen.values() if s)
@@ -319,17 +320,27 @@ def run(args, env=None):
     if main_thread:
         previous_term = signal.signal(signal.SIGTERM, _interrupt)
     state = {'work': None, 'procs': [], 'broker': None, 'watcher': None}
+    old_int = signal.getsignal(signal.SIGINT)
+
+    def hold():
+        # from the first interrupt on, a second one must not cut the summary or the clean-up
+        if main_thread:
+            for s in QUIT:
+                signal.signal(s, signal.SIG_IGN)
+
     try:
         return _run(args, cfg, state)
     except KeyboardInterrupt:
+        hold()
         watcher = state['watcher']
         if watcher is not None:
+            watcher.stop()              # nothing more printed after the summary
+            state['watcher'] = None
             print('received %d samples, %d lost, %d duplicates (interrupted)'
                   % (watcher.samples, watcher.lost(), watcher.duplicates), flush=True)
         return 130
     finally:
-        # a second Ctrl-C during the clean-up must not leave processes or the folder behind
-        old = [signal.signal(s, signal.SIG_IGN) for s in QUIT] if main_thread else None
+        hold()
         try:
             if state['watcher'] is not None:
                 state['watcher'].stop()
@@ -341,7 +352,7 @@ def run(args, env=None):
                 shutil.rmtree(state['work'], ignore_errors=True)
         finally:
             if main_thread:
-                signal.signal(signal.SIGINT, old[0])
+                signal.signal(signal.SIGINT, old_int)
                 signal.signal(signal.SIGTERM, previous_term)
 
 
