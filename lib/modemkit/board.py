@@ -8,7 +8,7 @@ DIALECTS = {'quectel': ('modemkit.quectel', 'Quectel'),
 
 
 try:
-    _UNREADABLE = (IOError, OSError)    # Python 2.7's IOError is not an OSError
+    _UNREADABLE = (IOError, OSError)    # type: ignore[name-defined]  # 2.7: not an OSError
 except NameError:
     _UNREADABLE = OSError               # MicroPython has OSError only
 
