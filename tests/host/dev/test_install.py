@@ -65,6 +65,9 @@ def test_pip_install_puts_modemkit_beside_mktools(tmp_path):
     assert mod_file.startswith(str(env_dir)) and tools_file.startswith(str(env_dir))
     assert r.stdout.splitlines()[1] == "['quectel', 'telit', 'wavecom']"
     assert (env_dir / 'bin' / 'modemkit').exists()
+    # the types for IDEs come along (PEP 561)
+    site = Path(mod_file).parent
+    assert (site / 'py.typed').exists() and (site / 'sched.pyi').exists()
 
 
 def _mkdir(path):
