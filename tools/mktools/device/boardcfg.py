@@ -40,6 +40,11 @@ def _near(word, choices):
     return f' (did you mean {hit[0]}?)' if hit else ''
 
 
+def _shown(value):
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
 def _lines(error):
     """The one-line problems a jsonschema error stands for (an unknown-keys error names each)."""
     where = _where(error.absolute_path)
@@ -50,12 +55,12 @@ def _lines(error):
         return [f'{_where(list(error.absolute_path) + [k])}: unknown key{_near(k, known)}'
                 for k in sorted(set(inst) - set(known))]
     if kind == 'enum':
-        return [f'{prefix}{json.dumps(inst)} is not one of {", ".join(map(str, sch["enum"]))}'
+        return [f'{prefix}{_shown(inst)} is not one of {", ".join(map(str, sch["enum"]))}'
                 f'{_near(inst, sch["enum"])}']
     if kind == 'type':
         want = error.validator_value
         want = ' or '.join(want) if isinstance(want, list) else want
-        return [f'{prefix}{json.dumps(inst)} is not of type {want}']
+        return [f'{prefix}{_shown(inst)} is not of type {want}']
     if kind == 'required':
         missing = [k for k in error.validator_value if k not in inst]
         return [f'{_where(list(error.absolute_path) + [k])}: required key is missing'
