@@ -1,3 +1,4 @@
+# Types of modemkit.at (the AT channel) for IDEs and mypy.
 from _typeshed import Incomplete
 from collections.abc import Generator
 from modemkit.port import const as const, ticks_add as ticks_add, ticks_diff as ticks_diff
