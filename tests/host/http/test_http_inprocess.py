@@ -1,0 +1,172 @@
+"""modemkit.http per backend, through the emulated module (in-process, fake clock) to Python's
+http.server on 127.0.0.1: GET with Content-Length and chunked bodies into a writer and through
+readinto, POST from bytes and from a file, bounded redirects, and the typed errors (a malformed
+status line, an overlong header line, a body cut short, a stalled server)."""
+import hashlib
+import io
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'drivers'))
+
+from rig import Rig                                         # noqa: E402
+from httpserver import http_server, payload                 # noqa: E402,F401
+
+from modemkit import http                                   # noqa: E402
+from modemkit.sched import Return                           # noqa: E402
+from modemkit.sock import TimedOut, NetError, Unsupported   # noqa: E402
+
+HOST = 'web.test'
+# the pure client over each dialect's sockets, and Telit's own client
+BACKENDS = [('quectel', 'py'), ('telit', 'py'), ('wavecom', 'py'), ('telit', 'telit')]
+IDS = ['quectel-py', 'telit-py', 'wavecom-py', 'telit-telit']
+BAUD = {'wavecom': 921600}      # see tests/host/ftp: Wavecom's data mode has no flow control
+
+
+def session(dialect, backend, bufsize=512, **cfg):
+    __import__(http.BACKENDS[backend])
+    rig = Rig(dialect, sim={'hosts': {HOST: '127.0.0.1'}}, baud=BAUD.get(dialect))
+    rig.fe.real_poll_s = 0
+    rig.sched.depth = http.DEPTH
+    c = dict({'backend': backend, 'timeout_ms': 60000}, **cfg)
+    return rig, http.client(rig.drv, c, bytearray(bufsize))
+
+
+def run(rig, gen):
+    def main():
+        yield rig.drv.wait_ready(60000)
+        r = yield gen
+        raise Return(r)
+    return rig.run(main())
+
+
+def url(server, path):
+    return 'http://%s:%d%s' % (HOST, server.port, path)
+
+
+def fetch(h, u, **kw):
+    sink = io.BytesIO()
+    r = yield h.request('GET', u, sink=sink, **kw)
+    raise Return((r.status, r.length, r.got, sink.getvalue(), r.ctype))
+
+
+@pytest.mark.parametrize('dialect,backend', BACKENDS, ids=IDS)
+def test_get_content_length_and_chunked(dialect, backend, http_server):
+    rig, h = session(dialect, backend)
+    n = 200 * 1024
+
+    def main():
+        a = yield fetch(h, url(http_server, '/bytes/%d' % n))
+        b = yield fetch(h, url(http_server, '/chunked/%d' % 5500))
+        raise Return((a, b))
+
+    a, b = run(rig, main())
+    assert a == (200, n, n, payload(n), 'application/octet-stream')
+    status, length, got, body, ctype = b
+    assert (status, got, body) == (200, 5500, payload(5500))
+
+
+@pytest.mark.parametrize('dialect,backend', BACKENDS, ids=IDS)
+def test_post_bytes_and_file(dialect, backend, http_server, tmp_path):
+    rig, h = session(dialect, backend)
+    small = b'x=1&y=2' * 3
+    big = os.urandom(30000)
+    (tmp_path / 'src').write_bytes(big)
+
+    def main():
+        out = []
+        sink = io.BytesIO()
+        r = yield h.request('POST', url(http_server, '/echo'), {'Content-Type': 'text/plain'},
+                            small, sink=sink)
+        out.append((r.status, sink.getvalue(), r.header('Content-Type')))
+        with open(tmp_path / 'src', 'rb') as f:
+            sink = io.BytesIO()
+            r = yield h.request('PUT', url(http_server, '/echo'), None, f, sink=sink)
+            out.append((r.status, sink.getvalue()))
+        raise Return(out)
+
+    a, b = run(rig, main())
+    assert a == (200, small, 'text/plain')
+    assert b == (200, big)
+    assert http_server.bodies == [hashlib.sha256(small).hexdigest(),
+                                  hashlib.sha256(big).hexdigest()]
+
+
+@pytest.mark.parametrize('dialect,backend', BACKENDS, ids=IDS)
+def test_redirects_are_followed_and_bounded(dialect, backend, http_server):
+    rig, h = session(dialect, backend, redirects=3)
+
+    def main():
+        a = yield fetch(h, url(http_server, '/redirect/2'))
+        b = yield fetch(h, url(http_server, '/see-other'))
+        try:
+            yield fetch(h, url(http_server, '/loop'))
+            c = 'followed'
+        except http.TooManyRedirects as e:
+            c = e
+        raise Return((a, b, c))
+
+    a, b, c = run(rig, main())
+    assert a[:4] == (200, 100, 100, payload(100))
+    assert b[:4] == (200, 10, 10, payload(10))
+    assert isinstance(c, http.TooManyRedirects) and isinstance(c, NetError)
+    loops = [p for m, p, _ in http_server.requests if p == '/loop']
+    assert len(loops) == 4          # the first request and three redirects
+
+
+@pytest.mark.parametrize('dialect', ['quectel', 'telit', 'wavecom'])
+def test_readinto_and_errors_pure(dialect, http_server):
+    rig, h = session(dialect, 'py', line=128)
+
+    def attempt(path):
+        try:
+            # fake time runs ahead of the server's thread: only the stall gets a short timeout
+            yield fetch(h, url(http_server, path), timeout_ms=3000 if path == '/stall' else None)
+        except NetError as e:
+            if dialect == 'wavecom':
+                # a Wavecom session closed with bytes still in flight hands them to the next
+                # session opened at once (a driver race, reported): let them go first
+                yield rig.sched.sleep_ms(3000)
+            raise Return(e)
+        raise Return('completed')
+
+    def main():
+        r = yield h.request('GET', url(http_server, '/chunked/3000'))
+        got = bytearray()
+        buf = bytearray(700)
+        for _ in range(100):
+            n = yield r.readinto(buf)
+            if not n:
+                break
+            got.extend(buf[:n])
+        yield r.close()
+        errors = []
+        for path in ('/bad-status', '/long-header', '/cut', '/stall'):
+            errors.append((yield attempt(path)))
+        post = yield h.request('POST', url(http_server, '/keep'), None, b'again', sink=io.BytesIO())
+        head = yield h.request('HEAD', url(http_server, '/bytes/5'))
+        yield head.close()
+        raise Return((bytes(got), errors, post.status, head.length))
+
+    got, errors, post, head = run(rig, main())
+    assert got == payload(3000)
+    bad, long_, cut, stall = errors
+    assert isinstance(bad, http.ProtocolError) and 'status line' in str(bad)
+    assert isinstance(long_, http.ProtocolError) and 'longer than 128' in str(long_)
+    assert isinstance(cut, http.ProtocolError), cut
+    assert isinstance(stall, TimedOut), stall
+    assert post == 200 and http_server.bodies[-2:] == [hashlib.sha256(b'again').hexdigest()] * 2
+    assert head == 12345
+
+
+def test_bad_urls_are_refused():
+    with pytest.raises(Unsupported):
+        http.split_url('https://example.test/')
+    with pytest.raises(http.HttpError):
+        http.split_url('ftp://example.test/')
+    with pytest.raises(http.HttpError):
+        http.split_url('http://example.test:x/')
+    assert http.split_url('http://a.test:8080') == ('a.test', 8080, '/')
