@@ -108,7 +108,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self._body()
-        self.server.requests.append(('POST', self.path, dict(self.headers)))
+        self.server.requests.append((self.command, self.path, dict(self.headers)))
         self.server.bodies.append(hashlib.sha256(body).hexdigest())
         if self.path == '/keep':
             self._redirect(307, '/echo')
