@@ -90,6 +90,7 @@ def test_http_on_micropython_through_pty(dialect, backend, http_server, tmp_path
     assert (tmp_path / 'get.dst').read_bytes() == payload(1 << 20)
     assert 'ok post 200 %d' % UP in lines, out
     assert (tmp_path / 'up.dst').read_bytes() == up
-    assert 'ok chunked 200 30000' in lines and 'ok redirect 200 100' in lines, out
+    assert 'ok chunked 200 30000' in lines, out
+    assert ('ok redirect 200 100' if backend == 'py' else 'ok redirect Unsupported') in lines, out
     assert (tmp_path / 'chunked.dst').read_bytes() == payload(30000)
     assert 'ok errors TimedOut ProtocolError' in lines, out
