@@ -30,9 +30,10 @@ Redirects (301, 302, 303, 307, 308 with a Location) are followed up to cfg 'redi
 times, then TooManyRedirects; 303, and 301/302 after a POST, go on as GET without a body (as
 browsers do, RFC 9110 s15.4); 307/308 send the body again (a stream must be seekable).
 
-Backends (board config "http": {"backend": ...}): 'py' (here, over the socket interface of any
-dialect; the default) and 'telit' (the module's own client, IP Easy s10: see http_telit for
-what it refuses). Only http:// URLs: TLS is not part of this client (https raises Unsupported).
+Backends (board config "http": {"backend": ...}, or "http": "native"): 'py' (here, over the
+socket interface of any dialect; the default) and 'telit' (the module's own client, IP Easy
+s10: see http_telit for what it refuses); 'native' picks the dialect's own client (Telit's;
+Quectel LTE Standard and the Wavecom stack have none in their manuals). Only http:// URLs: TLS is not part of this client (https raises Unsupported).
 
 Errors are sock.NetError subclasses, so one retry path catches them: ProtocolError (the server
 broke HTTP/1.1: a bad status line, a line too long, a bad chunk), TooManyRedirects, HttpError
@@ -73,9 +74,19 @@ BACKENDS = {'py': 'modemkit.http', 'telit': 'modemkit.http_telit'}
 
 
 def client(modem, cfg, buf):
-    """The backend named by cfg['backend'] ('py' by default, or 'telit')."""
-    name = BACKENDS[cfg.get('backend') or 'py']
-    return __import__(name, None, None, ['Http']).Http(modem, cfg, buf)
+    """The client cfg names: the board's "http" section, e.g. {"backend": "native",
+    "timeout_ms": 30000}, or just "native". Backends: 'py' (the default), 'telit', and
+    'native' (the module's own client where its dialect has one, else Unsupported)."""
+    if not isinstance(cfg, dict):
+        cfg = {'backend': cfg}           # "http": "native" (a unicode string on 2.7)
+    name = cfg.get('backend') or 'py'
+    if name == 'native':
+        name = modem.cfg.get('dialect', '?')
+        if name == 'py' or name not in BACKENDS:
+            raise Unsupported(EOPNOTSUPP, 'no native HTTP client on a %s module' % name)
+    if name not in BACKENDS:
+        raise HttpError(EIO, 'http backend %r: one of %s' % (name, ', '.join(sorted(BACKENDS))))
+    return __import__(BACKENDS[name], None, None, ['Http']).Http(modem, cfg, buf)
 
 
 def split_url(url):
@@ -344,6 +355,7 @@ class Http(object):
                 n = yield self.s.recv_into(buf, self.tmo_now)
                 if not n:
                     raise ProtocolError(EPROTO, 'the server closed the connection mid-line')
+                self._lost()
                 self.rpos = 0
                 self.rend = n
             i = self.rpos
@@ -388,6 +400,7 @@ class Http(object):
             self.rpos += k
         else:
             k = yield self.s.recv_into(buf, self.tmo_now, want)
+            self._lost()
             if not k:
                 if r.left > 0 or r.chunked:
                     raise ProtocolError(EPROTO, 'the body ended %s bytes early' % (
@@ -400,6 +413,13 @@ class Http(object):
             if not r.left and not r.chunked:
                 r.done = True
         raise Return(k)
+
+    def _lost(self):
+        # a module that pushes data unasked (Wavecom without RTS/CTS) drops what the socket's
+        # ring cannot hold: the stream has a hole, nothing after it can be trusted
+        if self.s.dropped:
+            raise HttpError(EIO, '%d bytes lost: the socket ring overflowed (a bigger rx_size, '
+                            'or RTS/CTS)' % self.s.dropped)
 
     def _chunk_size(self, r):
         # RFC 9112 s7.1: hex size [; extensions] CR LF; after the last (0), trailers, CR LF
