@@ -9,6 +9,7 @@ Routes:
   GET  /see-other          303 to /bytes/10
   POST /echo, PUT /echo    200, the request's body back, with Content-Length
   POST /keep               307 to /echo (the body must be sent again)
+  POST /digest             200, the SHA-256 of the request's body in hex
   GET  /bad-status         'HTTP/1.1 2x0 What' (a malformed status line)
   GET  /long-header        a header line of 600 bytes
   GET  /stall              the headers, then nothing until the test ends
@@ -112,6 +113,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.server.bodies.append(hashlib.sha256(body).hexdigest())
         if self.path == '/keep':
             self._redirect(307, '/echo')
+        elif self.path == '/digest':
+            self._send(200, hashlib.sha256(body).hexdigest().encode(), [('Content-Type',
+                                                                         'text/plain')])
         else:
             self._send(200, body, [('Content-Type', self.headers.get('Content-Type', 'x/y'))])
 
