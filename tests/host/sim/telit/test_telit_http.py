@@ -131,3 +131,12 @@ def test_profiles_survive_a_reboot(hh, http_server):
     hh.advance(5)
     assert hh.cmd('AT#HTTPCFG?')[0] == (
         f'#HTTPCFG: 0,"server_address",{http_server.port},0,"","*****",0,120,1,300,0,0')
+
+
+def test_context_loss_ends_the_request_with_status_0(hh, http_server):
+    """The context under the HTTP service socket goes: no answer can come (status 0, §10.2
+    note I), the session is free again."""
+    assert hh.cmd('AT#HTTPQRY=0,0,"/stall"') == ['OK']
+    hh.modem.pdp_deactivate(1)
+    hh.expect_urc('#HTTPRING: 0,0,"",0', 10.0)
+    assert hh.modem.module.http.exchange is None
