@@ -56,6 +56,10 @@ _LOC = bytearray(b'location')
 _CTYPE = bytearray(b'content-type')
 
 
+# headers the client writes itself (one request per connection: Connection is always close)
+_OURS = ('host', 'connection', 'content-length', 'transfer-encoding')
+
+
 class HttpError(NetError):
     """The request could not be made (a bad URL, a body of unknown length...)."""
 
@@ -215,7 +219,9 @@ class Response(object):
 
 class Http(object):
     """HTTP over one TCP connection per request of the socket interface (every dialect).
-    Each request says Connection: close, so the end of the body is also the connection's."""
+    Each request says Connection: close, so the end of the body is also the connection's; the
+    caller's Host, Connection, Content-Length and Transfer-Encoding headers are not sent (the
+    client writes its own; a body always goes with its length)."""
 
     def __init__(self, modem, cfg, buf):
         self.modem = modem
@@ -226,6 +232,7 @@ class Http(object):
         self.rx = cfg.get('rx_size')           # the socket's receive ring (None: the board's)
         self.resp = Response(self, bytearray(cfg.get('headers', 256)))
         self.s = None
+        self.tmo_now = self.tmo
         self.rpos = 0                # bytes of buf not yet parsed are buf[rpos:rend]
         self.rend = 0
         self.progress = None         # progress(done, total) after each chunk to a sink
@@ -238,6 +245,8 @@ class Http(object):
         n = body_length(body, length)
         start = body.tell() if n and hasattr(body, 'tell') else 0
         hops = 0
+        if self.s is not None:
+            yield self._end(self.resp)       # the last response's body was left unread
         while True:
             r = yield self._exchange(method, url, headers, body, n, tmo)
             hop = next_hop(r.status, method, r.location, url)
@@ -271,12 +280,14 @@ class Http(object):
         self.rpos = self.rend = 0
         self.s = yield self.modem.open(host, port, timeout_ms=tmo, rx_size=self.rx)
         try:
-            head = '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n' % (method, path, host)
+            head = '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n' % (
+                method, path, host if port == 80 else '%s:%d' % (host, port))
             if body is not None or method in ('POST', 'PUT', 'PATCH'):
                 head += 'Content-Length: %d\r\n' % n
             if headers:
                 for k in headers:
-                    head += '%s: %s\r\n' % (k, headers[k])
+                    if k.lower() not in _OURS:
+                        head += '%s: %s\r\n' % (k, headers[k])
             head = (head + '\r\n').encode()
             yield self.s.send(head, tmo)
             head = None

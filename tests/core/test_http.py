@@ -97,14 +97,14 @@ OK_5 = b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\
 
 
 def test_content_length_body_and_headers():
-    m, r, body = run([OK_5], 'GET', 'http://a.test:8080/x?y=1', {'X-Id': '7'})
+    m, r, body = run([OK_5], 'GET', 'http://a.test:8080/x?y=1', {'X-Id': '7', 'Host': 'no'})
     assert (r.status, r.length, r.got, body) == (200, 5, 5, b'hello')
     assert r.header('content-type') == 'text/plain' and r.header('CONTENT-LENGTH') == '5'
     assert r.header('x-missing') is None
     assert m.opened == [('a.test', 8080)]
     head = bytes(m.socks[0].sent)
-    assert head.startswith(b'GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n')
-    assert b'X-Id: 7\r\n' in head and head.endswith(b'\r\n\r\n')
+    assert head.startswith(b'GET /x?y=1 HTTP/1.1\r\nHost: a.test:8080\r\nConnection: close\r\n')
+    assert b'X-Id: 7\r\n' in head and head.endswith(b'\r\n\r\n') and b'no' not in head
     assert b'Content-Length' not in head
 
 
