@@ -89,6 +89,9 @@ class Http(object):
         n = body_length(body, length) if method in _SND else 0
         if method not in _SND and body is not None:
             raise Unsupported(EOPNOTSUPP, 'the module sends a body with POST and PUT only')
+        if method in _SND and not n:
+            # #HTTPSND's <data_len> has no documented range (s10.3): no empty body here
+            raise Unsupported(EOPNOTSUPP, '%s without a body through #HTTPSND' % method)
         if len(host) > 50:
             raise HttpError(EIO, 'server name longer than the profile takes (50, s10.1)')
         r = self.resp
@@ -106,7 +109,7 @@ class Http(object):
         clock = self.modem.sched.clock
         t0 = clock.ticks_ms()
         xh = ',"%s"' % extra if extra else ''
-        if n or method in _SND:
+        if method in _SND:
             q = yield self._at('AT#HTTPSND=%d,%d,"%s",%d,"%s"%s' % (
                 self.prof, _SND.index(method), path, n, ctype or '2', xh),
                 tmo + n // 5, PROMPT_GT3)
