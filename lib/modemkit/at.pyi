@@ -45,6 +45,7 @@ class Cmd:
     expect: Incomplete
     prompt = NO_PROMPT
     sink: Incomplete
+    body: Incomplete
     length_field: int
     put: Incomplete
     stream: Incomplete

@@ -82,6 +82,8 @@ def test_every_key_the_on_target_code_reads_is_in_the_schema():
             collect(sub)
         if isinstance(node.get('items'), dict):
             collect(node['items'])
+        for sub in node.get('oneOf', []) + node.get('anyOf', []):
+            collect(sub)
     collect(boardcfg.schema())
     read = set()
     sources = list((ROOT / 'lib' / 'modemkit').glob('*.py')) + list((ROOT / 'apps').rglob('*.py'))
@@ -135,3 +137,11 @@ def test_deploy_refuses_a_target_the_board_cannot_run(board, target, says):
                             '--port', '/nonexistent/tty')
     assert code == 1 and len(err.splitlines()) == 1, err
     assert says in err and path in err
+
+
+def test_a_section_with_two_forms_names_the_problem_of_its_own_form():
+    assert boardcfg.problems({'dialect': 'telit', 'http': 'nativ'}) == [
+        'http: "nativ" is not one of py, telit, native (did you mean native?)']
+    assert boardcfg.problems({'dialect': 'telit', 'http': {'backend': 'py', 'redirect': 2}}) == [
+        'http.redirect: unknown key (did you mean redirects?)']
+    assert boardcfg.problems({'dialect': 'telit', 'http': {'backend': 'telit', 'profile': 1}}) == []

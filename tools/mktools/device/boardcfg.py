@@ -65,8 +65,14 @@ def _lines(error):
         missing = [k for k in error.validator_value if k not in inst]
         return [f'{_where(list(error.absolute_path) + [k])}: required key is missing'
                 for k in missing]
-    if kind == 'dependentRequired':
-        return [f'{prefix}{error.message}']
+    if kind in ('oneOf', 'anyOf'):
+        # the alternatives of the instance's own shape say what is wrong (a key, a value)
+        fitting = [e for e in error.context if e.validator != 'type' and not (
+            e.validator == 'enum' and not any(type(v) is type(e.instance)
+                                              for v in e.validator_value))]
+        if fitting:
+            return [line for e in fitting for line in _lines(e)]
+        return [f'{prefix}{_shown(inst)} is none of the forms the schema allows']
     return [f'{prefix}{error.message}']
 
 
