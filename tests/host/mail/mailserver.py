@@ -3,7 +3,8 @@ by fixtures:
 
 - `smtp_server`: aiosmtpd's Controller (a thread with its own asyncio loop) with a handler that
   keeps every message (envelope and the DATA bytes as the server un-stuffed them) and, when
-  `smtp_server.auth` is set, requires AUTH PLAIN with that (user, password).
+  `smtp_server.auth` is set, takes AUTH PLAIN with that (user, password); a recipient
+  'nobody@...' is refused (550).
 - `pop3_server`: a small RFC 1939 server (USER, PASS, STAT, LIST, RETR, DELE, NOOP, RSET, QUIT)
   over a mailbox the test fills: no maintained POP3 server package fits a test (the Python
   ones are mail systems, not a fixture).
@@ -22,6 +23,12 @@ class Store:
     def __init__(self):
         self.messages = []          # (mail_from, rcpt_tos, data bytes)
         self.auth = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith('nobody@'):
+            return '550 5.1.1 no such mailbox'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))

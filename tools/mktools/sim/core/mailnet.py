@@ -253,7 +253,7 @@ class Pop3Fetch(_LineClient):
 
     def start(self, host, port, user, password, started, on_data):
         self.user, self.password = user, password
-        self.started, self.on_data = started, on_data
+        self.started, self.take = started, on_data
         self.tail = b''
         self.connect(host, port, self._ok(self._greeted, CONNECT))
 
@@ -294,11 +294,11 @@ class Pop3Fetch(_LineClient):
             end = -2                     # an empty message: the '.' line comes first
         if end == -1:
             self.tail = seen[-4:]
-            self.on_data(data)
+            self.take(data)
             return
         cut = end + 5 - len(self.tail)
         self.raw = None
-        self.on_data(data[:cut])
+        self.take(data[:cut])
         self.rx = bytearray(data[cut:])
         self.command('DELE 1', self._ok(self._deleted, RETRIEVE))
 

@@ -14,7 +14,8 @@ What the seed says, and what it leaves open (the emulator's choice is named each
   password (§11.6.1); with a user and a password the module authenticates (AUTH PLAIN)
   [INFERRED].  Their read forms print `#ESMTP: "<value>"` [INFERRED]; the password never reads
   back.
-- `#EMAILD=<da>,<subj>` (§11.4): `>` prompt, the body, Ctrl-Z sends, ESC aborts ("exit without
+- `#EMAILD=<da>,<subj>` (§11.4): `>` prompt, the body (its size limit is not in the seed:
+  config `smtp_body_max`, 64 KB), Ctrl-Z sends, ESC aborts ("exit without
   writing the message": OK [INFERRED]).  "OK" once the mail is sent, "otherwise an error code":
   `+CME ERROR:` with the texts below [INFERRED: the seed names none].  The module writes the
   header (From, To, Subject) and does the SMTP dot-stuffing itself: the host sends plain text.
@@ -55,11 +56,12 @@ class SmtpCommands:
     COMMANDS = {'#SMTPCFG': 'at_smtpcfg', '#ESMTP': 'at_esetting', '#EADDR': 'at_esetting',
                 '#EUSER': 'at_esetting', '#EPASSW': 'at_esetting', '#EMAILD': 'at_emaild',
                 '#SMTPCL': 'at_smtpcl'}
-    SMTP_DEFAULTS = {'smtp_timeout_s': 180, 'smtp_attach_max': 1 << 20}
+    SMTP_DEFAULTS = {'smtp_timeout_s': 180, 'smtp_attach_max': 1 << 20, 'smtp_body_max': 64 << 10}
     _E_KEYS = {'#ESMTP': 'server', '#EADDR': 'sender', '#EUSER': 'user', '#EPASSW': 'password'}
 
     def reset_smtp(self):
         self.module.smtp = None
+        self.__dict__.pop('PROMPT_LIMIT', None)
 
     def drop_smtp(self):
         session, self.module.smtp = getattr(self.module, 'smtp', None), None
@@ -141,6 +143,16 @@ class SmtpCommands:
             self._smtp_send(session, rcpt, subject, bytes(data), None)
             return PENDING
 
+        return self._body_prompt(body)
+
+    def _body_prompt(self, on_body):
+        # the body's size limit is not in the seed: config 'smtp_body_max' (the prompt's own
+        # limit serves the other prompt commands)
+        self.PROMPT_LIMIT = self.config.get('smtp_body_max', self.SMTP_DEFAULTS['smtp_body_max'])
+
+        def body(data):
+            del self.PROMPT_LIMIT
+            return on_body(data)
         return self.prompt(b'> ', body)
 
     def at_smtpcl(self, op, args):
@@ -168,7 +180,7 @@ class SmtpCommands:
             self._smtp_send(session, rcpt, subject, bytes(data), attach)
             return PENDING
 
-        return self.prompt(b'> ', body)
+        return self._body_prompt(body)
 
     def _smtp_send(self, session, rcpt, subject, body, attach):
         cfg = self._smtp_cfg()
