@@ -247,7 +247,7 @@ class Pop3Fetch(_LineClient):
     """RFC 1939: greeting, USER, PASS, STAT; no message: `done('nomail')`; else RETR 1, whose
     lines (still dot-stuffed, up to and including the '.' line) go to `on_data(bytes)` as they
     come after `started()`; then DELE 1 ("When the email is retrieved, it is deleted from the
-    POP3 server", MT #GETMAIL), QUIT and `done(None)`."""
+    POP3 server", MT #GETMAIL), QUIT and, once the server has answered it, `done(None)`."""
 
     NOMAIL = 'nomail'
 
@@ -303,8 +303,8 @@ class Pop3Fetch(_LineClient):
         self.command('DELE 1', self._ok(self._deleted, RETRIEVE))
 
     def _deleted(self, text):
-        self.write(b'QUIT\r\n')
-        self._end(None)
+        # the server removes a message marked by DELE at QUIT (RFC 1939 s6): wait for it
+        self.command('QUIT', self._ok(lambda text: self._end(None), RETRIEVE))
 
 
 def dot_stuff(body):
