@@ -51,7 +51,7 @@ class Rejected(MailError):
     """The server refused (code: its SMTP reply code, or the module's error code)."""
 
     def __init__(self, code, text):
-        MailError.__init__(self, EIO, text)
+        super(Rejected, self).__init__(EIO, text)   # MicroPython: no Exc.__init__(self)
         self.code = code
 
 

@@ -226,7 +226,7 @@ class Mail(object):
                 if c == 13:
                     self.st = 3
                     continue
-                self.st = 0                 # '..' -> '.', and a lone '.x' keeps its x
+                self.st = 0                 # the first '.' goes: '..' -> '.', '.x' -> 'x'
             elif st == 3:
                 if c == 10:
                     self.st = 4             # the end: a final line follows
