@@ -93,7 +93,9 @@ class Http(object):
             rest = url[8:]
             i = rest.find('/')
             hostport = rest if i < 0 else rest[:i]
-            url = 'http://' + (rest if ':' in hostport else hostport + ':443' + rest[len(hostport):])
+            if ':' not in hostport:
+                rest = hostport + ':443' + rest[len(hostport):]
+            url = 'http://' + rest
         host, port, path = split_url(url)
         if method not in _QRY and method not in _SND:
             raise Unsupported(EOPNOTSUPP, 'the module sends no %s (IP Easy s10.2, s10.3)' % method)

@@ -16,8 +16,8 @@ as CR LF), no dot-stuffing here.
 What the module cannot do, refused: several To addresses or a Cc (<da> is one address); a body
 with 0x1A or 0x1B (they end the prompt: MailError, the mail is cancelled with ESC); attachments
 on Platform Version ID 25, 30, 37 (s11.5); fetch() (no POP3 in IP Easy: s11.6.4 shows it over
-a socket: the py backend's territory); tls=True (cfg) sets <ssl_enable>, which the emulator
-refuses. One SMTP session per module across its AT ports (s11): another port's mail fails.
+a socket: the py backend's territory). cfg 'tls': True sets #SMTPCFG <ssl_enable>: the module
+speaks TLS to the server (the port: the server's SMTPS port) and checks its certificate. One SMTP session per module across its AT ports (s11): another port's mail fails.
 What the module says after the +++ is NO CARRIER whatever the server did (s11.6.2), so an
 attachment mail is "handed to the module", not confirmed by the server.
 """

@@ -55,8 +55,9 @@ def free_port():
 @pytest.fixture
 def smtp_server():
     store = Store()
-    ctl = Controller(store, hostname='127.0.0.1', port=free_port(), authenticator=store.authenticate,
-                     auth_require_tls=False, auth_required=False)
+    ctl = Controller(store, hostname='127.0.0.1', port=free_port(),
+                     authenticator=store.authenticate, auth_require_tls=False,
+                     auth_required=False)
     ctl.start()
     store.port = ctl.port
     try:

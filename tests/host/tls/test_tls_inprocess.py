@@ -1,7 +1,7 @@
-"""TLS through Telit's own clients (#HTTPCFG <ssl_enable>, #MQCFG <sslEn>) with `tls=True`: the
-emulated module speaks real TLS to local servers whose certificates come from a test CA made
-here (trustme); the module trusts that CA (emulator config `tls_ca`). A server whose
-certificate another CA signed is refused before any request reaches it."""
+"""TLS through Telit's own clients (#HTTPCFG <ssl_enable>, #MQCFG <sslEn>, #SMTPCFG <ssl_enable>)
+with `tls=True`: the emulated module speaks real TLS to local servers whose certificates come
+from a test CA made here (trustme); the module trusts that CA (emulator config `tls_ca`). A
+server whose certificate another CA signed is refused before any request reaches it."""
 import io
 import os
 import shutil
@@ -208,3 +208,44 @@ def test_mqtt_over_tls_and_a_wrong_certificate_refused(pki, brokers):
     assert rig.run(main()) == 'NotConnected'
     assert 'connection failed' in str(c.last_error)
     assert any(ev['event'] == 'tls_refused' for ev in rig.sim.net.events)
+
+
+@pytest.fixture
+def smtps(pki):
+    from aiosmtpd.controller import Controller
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'mail'))
+    from mailserver import Store, free_port
+    made = []
+
+    def start(which):
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(pki[which + '_cert'], pki[which + '_key'])
+        store = Store()
+        ctl = Controller(store, hostname='127.0.0.1', port=free_port(), ssl_context=ctx)
+        ctl.start()
+        store.port = ctl.port
+        made.append(ctl)
+        return store
+    yield start
+    for ctl in made:
+        ctl.stop()
+
+
+def test_smtp_over_tls_and_a_wrong_certificate_refused(pki, smtps):
+    from modemkit import mail
+    good, bad = smtps('good'), smtps('bad')
+    rig = telit(pki)
+    rig.sched.depth = mail.DEPTH
+
+    def client(server):
+        return mail.client(rig.drv, {'backend': 'telit', 'tls': True, 'server': HOST,
+                                     'port': server.port, 'sender': 'dev@example.test',
+                                     'timeout_ms': 300000}, bytearray(256))
+
+    run(rig, client(good).send('ops@example.test', 'over TLS', b'secret log\n'))
+    (frm, rcpts, data), = good.wait(1)
+    assert rcpts == ['ops@example.test'] and b'secret log' in data
+    with pytest.raises(mail.Rejected) as e:
+        run(rig, client(bad).send('ops@example.test', 'x', b'x'))
+    assert 'connection failed' in str(e.value)
+    assert bad.messages == []

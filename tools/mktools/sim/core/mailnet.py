@@ -10,6 +10,8 @@ caller holds the rest), so a long body streams at the network's pace.
 
 import base64
 
+from mktools.sim.core import tls
+
 REPLY_MAX = 4096            # bytes of server replies kept while a line is incomplete
 OUT_MAX = 64 * 1024         # command bytes waiting for the connection
 RETRY_S = 0.01
@@ -37,11 +39,15 @@ class _LineClient:
         self.retry = None
         self.finished = False
         self.raw = None             # fn(data) taking the bytes instead of lines
+        self.tls_ctx = None         # an ssl.SSLContext: TLS from the start (core.tls)
 
     def connect(self, host, port, first):
         self.expect = first
         self._arm()
-        self.conn = self.net.tcp_connect(host, port, self)
+        if self.tls_ctx is None:
+            self.conn = self.net.tcp_connect(host, port, self)
+        else:
+            self.conn = tls.tcp_connect(self.net, host, port, self, self.tls_ctx)
 
     def command(self, text, then):
         self.expect = then

@@ -31,8 +31,8 @@ What the seed says, and what it leaves open (the emulator's choice is named each
   `http_rx_max`.
 - `<auth_type>` 1 sends the user and password as HTTP basic authentication [EXTERNAL: RFC 7617];
   `<ssl_enable>` 1 speaks TLS to the server (`core.tls`: the module's trust store is config
-  `tls_ca`; a certificate that does not verify gives status 0, as no answer).  `<extra_header_line>`: several lines
-  separated by `>>` (§10.2 note III).
+  `tls_ca`; a certificate that does not verify gives status 0, as no answer).
+  `<extra_header_line>`: several lines separated by `>>` (§10.2 note III).
 """
 
 import base64

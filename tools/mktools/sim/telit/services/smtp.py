@@ -8,7 +8,9 @@ What the seed says, and what it leaves open (the emulator's choice is named each
   `<port>` is the server's port, default 25, and `<mode>` (0 SMTP, 1 ESMTP) changes nothing the
   emulator shows [EXTERNAL: Telit AT reference guide].  On ID 30/37 the 6th is `<cid>`
   (A.1.1 #14); elsewhere SMTP runs on cid 1 (§11.1, §11.2) or the #PROTOCOLCFG cid (ID 20/25).
-  `<ssl_enable>` 1 is refused (no TLS in the emulator).  The settings are kept with the NVM
+  `<ssl_enable>` 1: TLS from the connection's start (`core.tls`, the module's trust store config
+  `tls_ca`; a certificate that does not verify: `connection failed`) [INFERRED: implicit TLS,
+  the seed does not say which].  The settings are kept with the NVM
   [INFERRED: the seed does not say].
 - `#ESMTP`, `#EADDR`, `#EUSER`, `#EPASSW` set the server, the sender's address, the user and the
   password (§11.6.1); with a user and a password the module authenticates (AUTH PLAIN)
@@ -31,7 +33,7 @@ What the seed says, and what it leaves open (the emulator's choice is named each
 
 import base64
 
-from mktools.sim.core import mailnet
+from mktools.sim.core import mailnet, tls
 from mktools.sim.core.modem import PENDING
 
 BUSY = 'Already connected'
@@ -117,8 +119,6 @@ class SmtpCommands:
         cfg = self._smtp_cfg()
         if not cfg['server']:
             return self.cme('cannot resolve DN')
-        if cfg['ssl']:
-            return self.cme('operation not supported')
         cid = self.service_cid('SMTP', cfg['cid'])
         if self.interface_ip(cid) is None:
             return self.context_error(cid)
@@ -187,6 +187,8 @@ class SmtpCommands:
         timeout = self.config.get('smtp_timeout_s', self.SMTP_DEFAULTS['smtp_timeout_s'])
         client = session.client = mailnet.SmtpSend(self.loop, self.net, self.log, timeout,
                                                    lambda why: self._smtp_done(session, why))
+        if cfg['ssl']:
+            client.tls_ctx = tls.context(self.config)
         head = (f'From: <{cfg["sender"]}>\r\nTo: <{rcpt}>\r\nSubject: {subject}\r\n'
                 'MIME-Version: 1.0\r\n').encode('latin-1')
 
