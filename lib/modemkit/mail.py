@@ -71,8 +71,9 @@ def client(modem, cfg, buf):
 
 def addresses(to, cc):
     """(to list, cc list), each address checked to be one ASCII line."""
-    to = [to] if isinstance(to, str) else list(to or ())
-    cc = [cc] if isinstance(cc, str) else list(cc or ())
+    # a list or tuple of addresses, or one (str; unicode from a JSON config on 2.7)
+    to = list(to) if isinstance(to, (list, tuple)) else [to] if to else []
+    cc = list(cc) if isinstance(cc, (list, tuple)) else [cc] if cc else []
     if not to:
         raise MailError(EIO, 'no recipient')
     for a in to + cc:

@@ -210,7 +210,6 @@ class Mail(object):
         # in the AT reader: the mail (POP3 dot-stuffing undone, RFC 1939 s3) until CRLF.CRLF,
         # then the final line. States: 0 in a line, 1 line start, 2 '.' at a line start,
         # 3 '.' CR at a line start; then _end_line's.
-        out = self.out
         i = start
         while i < end:
             st = self.st

@@ -55,9 +55,9 @@ def send_file():
 def refused():
     try:
         yield m.send('nobody@example.test', 'x', b'x\n')
-    except mail.Rejected as e:
+    except mail.Rejected:
         raise Return('Rejected')
-    except mail.MailError as e:
+    except mail.MailError:
         raise Return('MailError')
     raise Return('sent')
 

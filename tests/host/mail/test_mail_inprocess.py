@@ -3,7 +3,6 @@ and a local POP3 server on 127.0.0.1: a 10 KB body (with lines that need dot-stu
 the server whole through Telit's own client (#EMAILD), Multi-Tech #PUTMAIL and the pure client
 over Quectel's sockets; a Telit #SMTPCL attachment; Multi-Tech #SENDMAIL1; a mail fetched
 with Multi-Tech #GETMAIL (un-stuffed, then deleted), and an empty box."""
-import base64
 import email
 import io
 import os

@@ -9,8 +9,6 @@ import email
 import os
 import sys
 
-import pytest
-
 from test_wavecom_support import connect, modem, read_until
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
