@@ -16,6 +16,8 @@ the mail parameter registers (#SMTPSERV, #SENDERADDR, #REC1...). GenPro has no m
   The stream is handed to sink.write() from the AT reader as it comes (the module cannot be
   paused, MT App. B "It's not possible for host to exit DATA mode"): a sink must not block.
 While a mail runs the module takes no other command (one process at a time, MT Chapter 3).
+The body's only flow control is RTS/CTS (C.2, board option `rtscts`): without it, cfg 'rate'
+(bytes/s) paces the body below what the module forwards, as for ftp_wavecom.
 Error codes (MT Chapter 9) raise Rejected with .code: 38028 sender, 38029/38030 recipient/CC,
 38031 body refused, 38080/38081 login, 37964 no SMTP answer in 3 minutes; 38027 (DNS) and the
 stack's other codes raise MailError.
@@ -47,6 +49,7 @@ class Mail(object):
         self.nout = 0
         self.take_fn = self._take    # bound once: the channel keeps them for the stream
         self.end_fn = self._end_line
+        self.rate = cfg.get('rate')        # bytes/s: see the module docstring
 
     # -- the registers ---------------------------------------------------------------------
     def _smtp_regs(self):
@@ -112,7 +115,10 @@ class Mail(object):
                 uart.write(out, st.end(out, 0, True))
                 break
             n += k
-            uart.write(out, st.run(src.inb, k, out))
+            k = st.run(src.inb, k, out)
+            uart.write(out, k)
+            if self.rate:
+                yield m.sched.sleep_ms(k * 1000 // self.rate)
             yield                          # a module error ends the data mode: see it
         yield self._finished('PUTMAIL')
         raise Return(n)
