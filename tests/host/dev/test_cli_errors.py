@@ -154,7 +154,7 @@ def test_demo_interrupted_twice_leaves_nothing_behind(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    out = '\n'.join(lines) + rest
+    out = '\n'.join(lines) + '\n' + rest
     assert 'Traceback' not in out, out
     assert re.search(r'^received \d+ samples, \d+ lost, \d+ duplicates \(interrupted\)$', out,
                      re.M), out

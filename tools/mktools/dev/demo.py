@@ -65,6 +65,18 @@ def app_command(board, count, heap=HEAP):
 tools_env = romrun.child_env
 
 
+
+_OUT = threading.Lock()
+
+
+def say(line):
+    """Print one line in one write, under one lock: the watcher's thread and the main thread
+    never mix their lines, and an interrupt (a signal runs between bytecodes) never falls
+    between a line and its newline, so the summary always starts a line of its own."""
+    with _OUT:
+        sys.stdout.write(line + '\n')
+        sys.stdout.flush()
+
 class MissingBroker(RuntimeError):
     pass
 
@@ -248,8 +260,7 @@ class Watcher:
 
     def _print(self, line):
         if not self.quiet:
-            sys.stdout.write(line + '\n')     # one write: lines of two threads never mix
-            sys.stdout.flush()
+            say(line)
 
     def lost(self):
         return sum(max(s) - len(s) for s in self.seen.values() if s)
@@ -317,10 +328,10 @@ def run(args, env=None):
     if args.count < 1 or args.period < 1:
         raise DemoError('--count and --period must be at least 1')
     main_thread = threading.current_thread() is threading.main_thread()
+    state = {'work': None, 'procs': [], 'broker': None, 'watcher': None}
     if main_thread:
         previous_term = signal.signal(signal.SIGTERM, _interrupt)
-    state = {'work': None, 'procs': [], 'broker': None, 'watcher': None}
-    old_int = signal.getsignal(signal.SIGINT)
+        old_int = signal.signal(signal.SIGINT, _interrupt)
 
     def hold():
         # from the first interrupt on, a second one must not cut the summary or the clean-up
@@ -336,8 +347,8 @@ def run(args, env=None):
         if watcher is not None:
             watcher.stop()              # nothing more printed after the summary
             state['watcher'] = None
-            print('received %d samples, %d lost, %d duplicates (interrupted)'
-                  % (watcher.samples, watcher.lost(), watcher.duplicates), flush=True)
+            say('received %d samples, %d lost, %d duplicates (interrupted)'
+                % (watcher.samples, watcher.lost(), watcher.duplicates))
         return 130
     finally:
         hold()
@@ -360,6 +371,10 @@ QUIT = (signal.SIGINT, signal.SIGTERM)
 
 
 def _interrupt(signum, frame):
+    # The first Ctrl-C or SIGTERM ends the demo; the ones after it are ignored from this very
+    # moment, so a quick second one cannot land before the summary and the clean-up.
+    for s in QUIT:
+        signal.signal(s, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -373,7 +388,7 @@ def _run(args, cfg, state):
         raise DemoError('--serial: a real module cannot reach the local broker on 127.0.0.1; '
                         'give --broker HOST:PORT (a broker it can reach)')
     for note in for_unix_port(cfg):
-        print('demo: ' + note, flush=True)
+        say('demo: ' + note)
     if args.broker:
         mhost, mport = args.broker
         cfg['mqtt'].update(host=mhost, port=mport)
@@ -409,12 +424,12 @@ def _run(args, cfg, state):
         started = sim.stdout.readline().strip()
         if not started:
             raise DemoError('the module emulator did not start (its message is above)')
-        print(started, flush=True)
+        say(started)
     board = os.path.join(work, 'board.json')
     with open(board, 'w') as f:
         json.dump(cfg, f)
-    print('demo: telemetry app on MicroPython (heap %s), %d samples every %d ms'
-          % (args.heap, args.count, args.period), flush=True)
+    say('demo: telemetry app on MicroPython (heap %s), %d samples every %d ms'
+        % (args.heap, args.count, args.period))
     app = subprocess.Popen(app_command(board, args.count, args.heap), cwd=work,
                            env=tools_env(),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -432,17 +447,17 @@ def _run(args, cfg, state):
         if line is None:
             break
         if line and not args.quiet:
-            print('device: ' + line.rstrip(), flush=True)
+            say('device: ' + line.rstrip())
         if time.monotonic() > deadline:
-            print('demo: time is up', flush=True)
+            say('demo: time is up')
             break
     stop(app)
     end = time.monotonic() + 10
     while watcher.samples < args.count and time.monotonic() < end:
         time.sleep(0.1)
     lost = watcher.lost() + max(0, args.count - watcher.samples - watcher.lost())
-    print('received %d samples, %d lost, %d duplicates'
-          % (watcher.samples, lost, watcher.duplicates), flush=True)
+    say('received %d samples, %d lost, %d duplicates'
+        % (watcher.samples, lost, watcher.duplicates))
     return 0 if watcher.samples == args.count and lost == 0 else 1
 
 
