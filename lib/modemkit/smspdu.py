@@ -147,7 +147,7 @@ def _digits(data, count):
 
 def _check_number(number):
     digits = number[1:] if number.startswith('+') else number
-    if not digits or len(digits) > 20 or not digits.isdigit():
+    if len(digits) > 20 or digits and not digits.isdigit():
         raise ValueError('not a phone number: %r' % number)
     return digits
 
