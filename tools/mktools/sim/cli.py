@@ -34,6 +34,13 @@ def _rate(text):
     return value
 
 
+def _sms_entry(text):
+    sender, sep, body = text.partition('=')
+    if not sep or not sender.lstrip('+').isdigit():
+        raise argparse.ArgumentTypeError(f'{text!r}: expected +NUMBER=TEXT')
+    return sender, body
+
+
 def register(commands):
     """Add `modemkit sim` to the one `modemkit` parser (mktools.cli)."""
     p = commands.add_parser(
@@ -78,6 +85,13 @@ def register(commands):
     p.add_argument('--script-dir', metavar='DIR',
                    help='telit, --run-scripts: the directory the running script sees (kept '
                         'equal to the script store; default: a temporary one)')
+    p.add_argument('--sms-echo', metavar='NUMBER',
+                   help='SMS the module sends to NUMBER come back to it as received SMS')
+    p.add_argument('--sms', action='append', type=_sms_entry, default=[],
+                   metavar='SENDER=TEXT', help='deliver an SMS to the module 1 s after start '
+                                              '(repeatable)')
+    p.add_argument('--sms-log', metavar='FILE',
+                   help='append each SMS the module sends to FILE, one JSON object a line')
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
     p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
                                                   'to FILE (bounded to 1 MiB)')
@@ -102,6 +116,10 @@ def make_config(args):
         config['run_scripts'] = True
     if args.script_dir:
         config['script_dir'] = args.script_dir
+    if args.sms_echo:
+        config['sms_echo'] = args.sms_echo
+    if args.sms_log:
+        config['sms_log'] = args.sms_log
     return config
 
 
@@ -131,6 +149,8 @@ def run(args, env=None):
         where = f'{frontend.host}:{frontend.port} (tcp)'
     if args.reboot_after is not None:
         loop.call_later(args.reboot_after, modem.reboot)
+    for sender, text in args.sms:
+        loop.call_later(1.0, modem.deliver_sms, sender, text)
     if args.pdp_deact_after is not None:
         loop.call_later(args.pdp_deact_after, modem.pdp_deactivate, 1)
     wake_r, wake_w = _stop_on_signals(loop)

@@ -11,9 +11,10 @@ retrying).  The manuals in ../seeds/ show +CMTI with no AT+CNMI beforehand (T-RU
 Tests and the CLI deliver with `deliver_sms()` / `deliver_pdu()` and read what the module sent
 in `sms_out`; a dialect may consume a message first (`sms_intercept()`, Telit SMSATRUN).
 Config: `sms_echo` (a number whose SMS come back to the module as received SMS: a loopback for
-round trips), `smsc`, `sms_slots`, `cnmi`, `sms_send_s` (network time of one AT+CMGS).
+round trips), `sms_log` (a file that gets each sent SMS as a JSON line), `smsc`, `sms_slots`, `cnmi`, `sms_send_s` (network time of one AT+CMGS).
 """
 
+import json
 import time
 from collections import deque
 
@@ -343,6 +344,11 @@ class SmsCommands:
             entry['part'], entry['parts'] = entry['concat'][2], entry['concat'][1]
         self.sms_out.append(entry)
         self.log('sms_sent', to=parsed.number, mr=mr)
+        if self.config.get('sms_log'):
+            with open(self.config['sms_log'], 'a', encoding='utf-8') as f:
+                shown = dict(entry, user_data=entry['user_data'].hex()
+                             if isinstance(entry['user_data'], bytes) else entry['user_data'])
+                f.write(json.dumps(shown) + '\n')
         if parsed.number == self.sms_config('sms_echo'):
             echo = smspdu.deliver(parsed.number, parsed.ud, parsed.udl, self._sms_now(),
                                   parsed.dcs, udhi=parsed.udhi, smsc=self.csca)
