@@ -25,72 +25,79 @@ def _put(out, cp):
         out.append(0x80 | ((cp >> 6) & 0x3F))
         out.append(0x80 | (cp & 0x3F))
 
-# s6.2.1 default alphabet, the positions whose character is not the ASCII one of that value;
-# 0x10-0x1A are Greek capitals (beyond Latin-1): 0 in the byte table, their code points in _GREEK
-_NOT_ASCII = (
-    (0x00, 0x40), (0x01, 0xA3), (0x02, 0x24), (0x03, 0xA5), (0x04, 0xE8), (0x05, 0xE9),
-    (0x06, 0xF9), (0x07, 0xEC), (0x08, 0xF2), (0x09, 0xC7), (0x0B, 0xD8), (0x0C, 0xF8),
-    (0x0E, 0xC5), (0x0F, 0xE5), (0x10, 0), (0x11, 0x5F), (0x12, 0), (0x13, 0), (0x14, 0),
-    (0x15, 0), (0x16, 0), (0x17, 0), (0x18, 0), (0x19, 0), (0x1A, 0), (0x1B, 0xA0),
-    (0x1C, 0xC6), (0x1D, 0xE6), (0x1E, 0xDF), (0x1F, 0xC9), (0x24, 0xA4), (0x40, 0xA1),
-    (0x5B, 0xC4), (0x5C, 0xD6), (0x5D, 0xD1), (0x5E, 0xDC), (0x5F, 0xA7), (0x60, 0xBF),
-    (0x7B, 0xE4), (0x7C, 0xF6), (0x7D, 0xF1), (0x7E, 0xFC), (0x7F, 0xE0),
-)
-_GREEK = (0x394, 0x5F, 0x3A6, 0x393, 0x39B, 0x3A9, 0x3A0, 0x3A8, 0x3A3, 0x398, 0x39E)
+# s6.2.1 default alphabet as Latin-1 bytes, septet -> character; 0x10 and 0x12-0x1A are Greek
+# capitals (beyond Latin-1): 0 here, their code points in _GREEK. Bytes constants, not tuples:
+# a tuple of tuples takes about 2 KB of heap once imported, these stay in ROM.
+_LATIN = (
+    b'@\xa3$\xa5\xe8\xe9\xf9\xec\xf2\xc7\x0a\xd8\xf8\x0d\xc5\xe5'
+    b'\x00_\x00\x00\x00\x00\x00\x00\x00\x00\x00\xa0\xc6\xe6\xdf\xc9'
+    b' !"#\xa4%&\x27()*+,-./'
+    b'0123456789:;<=>?'
+    b'\xa1ABCDEFGHIJKLMNO'
+    b'PQRSTUVWXYZ\xc4\xd6\xd1\xdc\xa7'
+    b'\xbfabcdefghijklmno'
+    b'pqrstuvwxyz\xe4\xf6\xf1\xfc\xe0')
+# code points of 0x10-0x1A, big-endian pairs (0x11 is '_', in _LATIN)
+_GREEK = b'\x03\x94\x00\x5f\x03\xa6\x03\x93\x03\x9b\x03\xa9\x03\xa0\x03\xa8\x03\xa3\x03\x98\x03\x9e'
 ESC = 0x1B
-# s6.2.1.1 basic extension table: septet after ESC -> code point
-EXTENSION = ((0x0A, 0x0C), (0x14, 0x5E), (0x28, 0x7B), (0x29, 0x7D), (0x2F, 0x5C),
-             (0x3C, 0x5B), (0x3D, 0x7E), (0x3E, 0x5D), (0x40, 0x7C), (0x65, 0x20AC))
+# s6.2.1.1 basic extension table: the septets after ESC and their characters (the last, 0x65,
+# is the euro sign U+20AC)
+_EXT = b'\x0a\x14\x28\x29\x2f\x3c\x3d\x3e\x40\x65'
+_EXT_CHARS = b'\x0c^{}\\[~]|\x00'
 
-_basic = None
-
-
-def _table():
-    # 128 bytes, built once (a list of 128 ints would take 1 KB of a 64 KB heap)
-    global _basic
-    if _basic is None:
-        t = bytearray(range(128))
-        for k, cp in _NOT_ASCII:
-            t[k] = cp
-        _basic = t
-    return _basic
+_tables = None
 
 
-def _char(table, s):
-    cp = table[s]
-    return cp if cp else _GREEK[s - 0x10]
+def _get():
+    # (latin, greek, ext, ext_chars) as bytearrays: indexing gives ints on every interpreter
+    global _tables
+    if _tables is None:
+        _tables = (bytearray(_LATIN), bytearray(_GREEK), bytearray(_EXT), bytearray(_EXT_CHARS))
+    return _tables
 
 
-def _septet(table, cp):
+def _char(s):
+    latin, greek = _get()[:2]
+    cp = latin[s]
+    return cp if cp else (greek[2 * (s - 0x10)] << 8) | greek[2 * (s - 0x10) + 1]
+
+
+def _ext_char(s):
+    t = _get()
+    k = t[2].find(bytearray((s,)))
+    if k < 0:
+        return _char(s)     # s6.2.1.1: an unknown escape shows its default-alphabet character
+    return 0x20AC if k == 9 else t[3][k]
+
+
+def _septet(cp):
     """The default-alphabet septet of code point cp, or -1."""
-    if cp < 128 and table[cp] == cp:
+    latin, greek = _get()[:2]
+    if cp < 128 and latin[cp] == cp:
         return cp
-    if cp < 256:
-        for k in range(128):
-            if table[k] == cp:
-                return k
-        return -1
-    for k in range(len(_GREEK)):
-        if _GREEK[k] == cp:
-            return 0x10 + k
+    if 0 < cp < 256:
+        return latin.find(bytearray((cp,)))
+    for k in range(0, len(greek), 2):
+        if (greek[k] << 8) | greek[k + 1] == cp:
+            return 0x10 + k // 2
     return -1
 
 
 def _ext_septet(cp):
-    for k, c in EXTENSION:
-        if c == cp:
-            return k
-    return -1
+    t = _get()
+    if cp == 0x20AC:
+        return 0x65
+    k = t[3].find(bytearray((cp,))) if 0 < cp < 256 else -1
+    return t[2][k] if k >= 0 else -1
 
 
 def septet_len(text):
     """Septets `text` takes in the default alphabet (escapes count 2), or -1 when some
     character is not in it (then UCS-2 is needed)."""
-    table = _table()
     n = 0
     for ch in text:
         cp = ord(ch)
-        if _septet(table, cp) >= 0:
+        if _septet(cp) >= 0:
             n += 1
         elif _ext_septet(cp) >= 0:
             n += 2
@@ -102,11 +109,10 @@ def septet_len(text):
 def encode(text):
     """Septets (a bytearray of values 0-127) of `text`; ValueError for a character that is in
     neither table."""
-    table = _table()
     out = bytearray()
     for ch in text:
         cp = ord(ch)
-        k = _septet(table, cp)
+        k = _septet(cp)
         if k >= 0:
             out.append(k)
             continue
@@ -121,22 +127,17 @@ def encode(text):
 def decode(septets):
     """Text of unpacked septets; an unknown escape shows its base character (s6.2.1.1:
     "a receiving entity shall display the character in the default alphabet")."""
-    table = _table()
     out = bytearray()
     esc = False
     for s in bytearray(septets):
         s &= 0x7F
         if esc:
             esc = False
-            cp = -1
-            for k, c in EXTENSION:
-                if k == s:
-                    cp = c
-            _put(out, cp if cp >= 0 else _char(table, s))
+            _put(out, _ext_char(s))
         elif s == ESC:
             esc = True
         else:
-            _put(out, _char(table, s))
+            _put(out, _char(s))
     return bytes(out).decode('utf-8')
 
 

@@ -69,11 +69,12 @@ class Sms(object):
         self.inbox = []
         self._partial = []               # [sender, ref, total, [bodies]]
         self._indexes = []               # SIM indexes to read
-        self._pdu = bytearray(smspdu.MAX_PDU)
+        # one buffer: a received PDU (binary, 176 bytes at most), or the hex of one to send
+        # with its Ctrl-Z, written once the prompt shows (then no +CMGR streams into it)
+        self._pdu = bytearray(2 * smspdu.MAX_PDU + 1)
         self._pn = 0                     # hex digits taken
         self._seen = False               # the PDU line has begun
         self._sink = 0                   # 0 none, 1 read a PDU, 2 discard (a listing), 3 bad
-        self._tx = bytearray(2 * smspdu.MAX_PDU + 1)
         self._rc = at.Cmd(size=24, timeout_ms=5000)
         self._sc = at.Cmd(size=16, timeout_ms=60000, prompt=at.PROMPT_GT, expect=b'+CMGS:')
         self._ref = 0
@@ -155,7 +156,7 @@ class Sms(object):
             else:
                 v = -1
             k = self._pn >> 1
-            if v < 0 or k >= len(pdu):
+            if v < 0 or k >= smspdu.MAX_PDU:
                 self._sink = 3             # not hexadecimal, or longer than any PDU
                 continue
             if self._pn & 1:
@@ -201,20 +202,20 @@ class Sms(object):
         finally:
             sink, self._sink = self._sink, 0
         got = self._pn // 2 if sink == 1 else 0
-        yield self._q('AT+CMGD=%d' % index)
-        if not got:
-            if sink == 3:
-                self.bad += 1
-                self.modem.log('sms: index %d: a PDU that is not hexadecimal or too long' % index)
-            return
-        try:
-            p = smspdu.parse(self._pdu[:got])
-            if p.kind != smspdu.DELIVER:
-                raise ValueError('not an SMS-DELIVER')
-            self._arrived(p)
-        except ValueError as e:
+        p = None
+        if got:
+            try:
+                p = smspdu.parse(self._pdu[:got])      # a copy, before the buffer is reused
+                if p.kind != smspdu.DELIVER:
+                    raise ValueError('not an SMS-DELIVER')
+            except ValueError as e:
+                p = None
+                self.modem.log('sms: index %d: %s' % (index, e))
+        if p is None:
             self.bad += 1
-            self.modem.log('sms: index %d: %s' % (index, e))
+        yield self._q('AT+CMGD=%d' % index)
+        if p is not None:
+            self._arrived(p)
 
     def _arrived(self, p):
         cc = p.concat()
@@ -315,18 +316,18 @@ class Sms(object):
         raise Return(mrs)
 
     def _submit(self, pdu, timeout_ms):
-        tx = self._tx
-        n = len(pdu)
-        for i in range(n):
-            b = pdu[i]
-            tx[2 * i] = _HEX[b >> 4]
-            tx[2 * i + 1] = _HEX[b & 15]
-        tx[2 * n] = 0x1A                       # Ctrl-Z sends (27.005 s3.5.1)
         c = self._sc
         c.clear().add(b'AT+CMGS=').add(smspdu.tpdu_length(pdu))
         c.timeout_ms = timeout_ms
         r = yield self.chan.send(c)
         if r.status == at.PROMPT:
+            tx = self._pdu
+            n = len(pdu)
+            for i in range(n):
+                b = pdu[i]
+                tx[2 * i] = _HEX[b >> 4]
+                tx[2 * i + 1] = _HEX[b & 15]
+            tx[2 * n] = 0x1A                   # Ctrl-Z sends (27.005 s3.5.1)
             r = yield self.chan.send_data(tx, 2 * n + 1)
         if r.status != at.OK:
             raise SmsError(r.code if r.status == at.FAIL else -1, 'AT+CMGS: %s' % r.error())
