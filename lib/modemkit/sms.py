@@ -13,6 +13,9 @@ the SIM already holds (an indication lost in a reboot is found again). The PDU l
 taken as a stream straight into a 176-byte buffer (it can be 350 hex characters, more than an AT
 line buffer holds).
 
+Wavecom modules take no AT command while a TCP session holds the port in its data mode: then
+receiving waits (messages stay on the SIM) and send() waits up to its timeout.
+
 Memory and overflow: the inbox holds `inbox` messages; while it is full nothing more is read,
 so messages wait on the SIM. A concatenated message is reassembled from at most `max_parts`
 parts (one with more is refused: counted in `refused`, logged, deleted); at most `pending`
@@ -92,7 +95,18 @@ class Sms(object):
         self.sched.spawn(self._run(), 'sms', parent=False)
 
     # -- AT exchanges ----------------------------------------------------------------------
+    def _free(self, timeout_ms):
+        # Wavecom: while a session holds the port in its data mode (`modem.hold`) the module
+        # takes no AT command (C.3); messages wait on the SIM until the session ends
+        waited = 0
+        while getattr(self.modem, 'hold', None) is not None:
+            if timeout_ms is not None and waited >= timeout_ms:
+                raise SmsError(-1, 'module busy with %r' % (self.modem.hold,))
+            yield self.sched.sleep_ms(200)
+            waited += 200
+
     def _q(self, text, timeout_ms=5000):
+        yield self._free(None)
         c = self._rc
         c.clear().add(text)
         c.timeout_ms = timeout_ms
@@ -316,6 +330,7 @@ class Sms(object):
         raise Return(mrs)
 
     def _submit(self, pdu, timeout_ms):
+        yield self._free(timeout_ms)
         c = self._sc
         c.clear().add(b'AT+CMGS=').add(smspdu.tpdu_length(pdu))
         c.timeout_ms = timeout_ms

@@ -100,3 +100,28 @@ def test_too_many_parts_refused_and_errors_typed(dialect):
     assert sms.refused == 1
     assert errors == [-1, 321, 331]
     assert rig.sim.sms_store.used() == 0
+
+
+def test_wavecom_data_mode_holds_sms_on_the_sim(tcp_echo_server):
+    """Wavecom: no AT command during a session's data mode (C.3): an SMS arriving meanwhile
+    stays on the SIM, the stream is intact, and the SMS is read once the session ends."""
+    rig, sms = rig_with_sms('wavecom')
+    data = bytes(range(256)) * 8
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        rig.sim.deliver_sms(MOBILE, 'while online')
+        yield s.send(data, 30000)
+        got = bytearray()
+        buf = bytearray(512)
+        while len(got) < len(data):
+            n = yield s.recv_into(buf, 30000)
+            got.extend(buf[:n])
+        early = yield sms.recv(2000)
+        yield s.close()
+        m = yield sms.recv(30000)
+        raise Return((bytes(got), early, m.text))
+
+    got, early, text = rig.run(main())
+    assert got == data and early is None and text == 'while online'
