@@ -38,7 +38,7 @@ class SmsError(Exception):
     322 memory full, 331 no network service...), -1 for a bare ERROR or a timeout."""
 
     def __init__(self, code, text):
-        Exception.__init__(self, text)
+        super(SmsError, self).__init__(text)
         self.code = code
 
 
