@@ -88,8 +88,10 @@ def register(commands):
     p.add_argument('--sms-echo', metavar='NUMBER',
                    help='SMS the module sends to NUMBER come back to it as received SMS')
     p.add_argument('--sms', action='append', type=_sms_entry, default=[],
-                   metavar='SENDER=TEXT', help='deliver an SMS to the module 1 s after start '
-                                              '(repeatable)')
+                   metavar='SENDER=TEXT', help='deliver an SMS to the module (repeatable; '
+                                              'see --sms-at)')
+    p.add_argument('--sms-at', type=float, default=1.0, metavar='S',
+                   help='deliver the --sms messages S seconds after start (default 1)')
     p.add_argument('--sms-log', metavar='FILE',
                    help='append each SMS the module sends to FILE, one JSON object a line')
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
@@ -150,7 +152,7 @@ def run(args, env=None):
     if args.reboot_after is not None:
         loop.call_later(args.reboot_after, modem.reboot)
     for sender, text in args.sms:
-        loop.call_later(1.0, modem.deliver_sms, sender, text)
+        loop.call_later(args.sms_at, modem.deliver_sms, sender, text)
     if args.pdp_deact_after is not None:
         loop.call_later(args.pdp_deact_after, modem.pdp_deactivate, 1)
     wake_r, wake_w = _stop_on_signals(loop)
