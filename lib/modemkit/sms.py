@@ -59,6 +59,7 @@ class Sms(object):
     dropped = 0          # partial messages given up for a newer one
     bad = 0              # PDUs that did not decode (deleted)
     _last_refused = None
+    _retry = -1          # the index read once more after a PDU that did not decode
 
     def __init__(self, modem, inbox=4, max_parts=4, pending=2, poll_ms=60000, slots=32):
         self.modem = modem
@@ -194,7 +195,7 @@ class Sms(object):
                 if not (yield self.new.wait(self.poll_ms)):
                     yield self._list()
                 self.new.clear()
-                while self._indexes:
+                while self._indexes and self._ok:
                     yield self.room.wait()
                     # off the list first: deleting it may free the slot for a message that
                     # waited at the centre, whose +CMTI names the same index
@@ -226,7 +227,15 @@ class Sms(object):
                 p = None
                 self.modem.log('sms: index %d: %s' % (index, e))
         if p is None:
+            if self._retry != index:
+                # a module that restarted may be back in text mode: set it up again and read
+                # once more before giving the message up
+                self._retry = index
+                self._ok = False
+                self._add_index(index)
+                return
             self.bad += 1
+        self._retry = -1
         yield self._q('AT+CMGD=%d' % index)
         if p is not None:
             self._arrived(p)

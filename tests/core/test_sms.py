@@ -76,3 +76,22 @@ def test_send_with_prompt_and_error():
 
     assert env.sched.run(main()) == ([7], 331)
     assert env.script.done()
+
+
+def test_text_mode_answer_sets_pdu_mode_again():
+    # a module that restarted answers in text mode: the driver sets PDU mode up again and
+    # reads the message once more instead of deleting it
+    env = setup(steps_to_listen()[:6] + [
+        ('>', b'AT+CMGR=3\r'),
+        ('<', b'\r\n+CMGR: "REC UNREAD","+15551234","","26/12/07,12:00:00+04"\r\nhi there\r\n'
+              b'\r\nOK\r\n')] + steps_to_listen())
+    sms = Sms(Board(env))
+    sms.start()
+
+    def main():
+        m = yield sms.recv(5000)
+        raise Return(m)
+
+    m = env.sched.run(main())
+    assert m.sender == '+393468686711' and sms.bad == 0
+    assert env.script.done()
