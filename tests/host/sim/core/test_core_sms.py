@@ -95,7 +95,7 @@ def test_cmgs_text_mode_and_esc(h):
     assert list(h.modem.sms_out) == []
     assert h.cmd('AT+CMGS="+393331234567"') == ['>']
     h.mark = len(h.rx)
-    h.write('Hi \u00e9\x1a'.encode('latin-1').decode('latin-1'))
+    h.write('Hi \u00e9\x1a')                      # IRA / Latin-1 bytes, +CSCS "GSM"
     h.wait_for(lambda: b'OK\r\n' in h.rx[h.mark:], 5)
     assert h.read().split()[0].startswith(b'+CMGS:')
     assert h.modem.sms_out[-1]['user_data'] == 'Hi \u00e9'

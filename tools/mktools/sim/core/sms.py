@@ -2,7 +2,9 @@
 
 Commands: +CMGF, +CSCS, +CSCA, +CSMP, +CSDH, +CNMI, +CPMS, +CMGS and +CMGW (the `> ` prompt,
 Ctrl-Z sends, ESC cancels), +CMGR, +CMGL, +CMGD; `+CMTI: "SM",<index>` on arrival; +CMS ERROR
-codes (s3.2.5) shown as +CMEE asks.  The store is the SIM's ("SM" only, `sms_slots` slots from
+codes (s3.2.5) shown as +CMEE asks.  In text mode "GSM" and "IRA" text travels as Latin-1
+bytes on the line (modules differ in how they map "GSM"; the manuals here show ASCII only) and
+"UCS2" as hex.  The store is the SIM's ("SM" only, `sms_slots` slots from
 index 1, as T-RUN s2.3/s2.4 number them); it survives a reboot, and a message arriving while it
 is full waits at the service centre until a slot frees (23.040 s3.3.2: the network keeps
 retrying).  The manuals in ../seeds/ show +CMTI with no AT+CNMI beforehand (T-RUN s2.3), so
@@ -237,8 +239,12 @@ class SmsCommands:
             self.cnmi = values
             if values[0] and values[1]:
                 held, self.sms_held = list(self.sms_held), deque(maxlen=16)
+
+                def flush():
+                    for text in held:
+                        self.urc(text)
                 if not values[4]:           # <bfr> 0: flush the indications kept in the TA
-                    self._after_line(lambda: [self.urc(t) for t in held])
+                    self._after_line(flush)
             return 'OK'
         return self._sms_setting(op, args, '+CNMI', ','.join(map(str, self.cnmi)),
                                  '(0-2),(0,1),(0),(0),(0,1)', parse)
