@@ -120,6 +120,9 @@ class Sms(object):
         # 27.005 s3.2.3 PDU mode; s3.4.1 +CNMI=2,1: +CMTI for each stored message, kept by
         # the module while the line is in data mode
         yield self._q('AT+CMGF=0')
+        # s3.2.2: read, write and receive in the SIM ("SM", which every module has), so the
+        # index of a +CMTI is one AT+CMGR reads
+        yield self._q('AT+CPMS="SM","SM","SM"')
         yield self._q('AT+CNMI=2,1,0,0,0')
         self._ok = True
 

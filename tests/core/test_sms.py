@@ -26,6 +26,8 @@ class Board(object):
 
 def steps_to_listen():
     return [('>', b'AT+CMGF=0\r'), ('<', b'\r\nOK\r\n'),
+            ('>', b'AT+CPMS="SM","SM","SM"\r'),
+            ('<', b'\r\n+CPMS: 1,20,1,20,1,20\r\n\r\nOK\r\n'),
             ('>', b'AT+CNMI=2,1,0,0,0\r'), ('<', b'\r\nOK\r\n'),
             ('>', b'AT+CMGL=4\r'),
             ('<', b'\r\n+CMGL: 3,0,"",83\r\n' + TRUN_RESPONSE.encode() + b'\r\n\r\nOK\r\n'),
@@ -81,7 +83,7 @@ def test_send_with_prompt_and_error():
 def test_text_mode_answer_sets_pdu_mode_again():
     # a module that restarted answers in text mode: the driver sets PDU mode up again and
     # reads the message once more instead of deleting it
-    env = setup(steps_to_listen()[:6] + [
+    env = setup(steps_to_listen()[:8] + [
         ('>', b'AT+CMGR=3\r'),
         ('<', b'\r\n+CMGR: "REC UNREAD","+15551234","","26/12/07,12:00:00+04"\r\nhi there\r\n'
               b'\r\nOK\r\n')] + steps_to_listen())
