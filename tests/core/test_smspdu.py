@@ -42,7 +42,8 @@ def test_unpack_short_data_is_refused():
 
 
 def test_gsm7_alphabet_and_extension():
-    text = u('@\u00a3$\u00a5\u00e8\u00e9 \u0394_\u03a9 \u00c4\u00d6\u00d1\u00dc\u00a7 \u00bf\u00e0 [x]{y}~^\\|\u20ac')
+    text = u('@\u00a3$\u00a5\u00e8\u00e9 \u0394_\u03a9 \u00c4\u00d6\u00d1\u00dc\u00a7 '
+             '\u00bf\u00e0 [x]{y}~^\\|\u20ac')
     septets = gsm7.encode(text)
     assert septets[:3] == bytearray(b'\x00\x01\x02')
     assert gsm7.decode(septets) == text

@@ -13,7 +13,8 @@ retrying).  The manuals in ../seeds/ show +CMTI with no AT+CNMI beforehand (T-RU
 Tests and the CLI deliver with `deliver_sms()` / `deliver_pdu()` and read what the module sent
 in `sms_out`; a dialect may consume a message first (`sms_intercept()`, Telit SMSATRUN).
 Config: `sms_echo` (a number whose SMS come back to the module as received SMS: a loopback for
-round trips), `sms_log` (a file that gets each sent SMS as a JSON line), `smsc`, `sms_slots`, `cnmi`, `sms_send_s` (network time of one AT+CMGS).
+round trips), `sms_log` (a file that gets each sent SMS as a JSON line), `smsc`, `sms_slots`,
+`cnmi`, `sms_send_s` (network time of one AT+CMGS).
 """
 
 import json
