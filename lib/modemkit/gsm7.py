@@ -3,7 +3,8 @@ extension table (septets, unpacked: one value 0-127 per byte) and UCS-2 (big-end
 surrogate pairs for characters beyond the BMP, as phones send them).
 
 Portable subset: text is `str` (on 2.7 `unicode`, or an ASCII `str`); decoding returns text.
-The tables are code points, so the source stays ASCII.
+The tables are bytes constants written with escapes (ASCII source, nothing built in the heap but
+four small bytearrays on first use).
 """
 
 

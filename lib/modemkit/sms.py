@@ -23,14 +23,13 @@ messages are reassembled at once (a new one drops the oldest: `dropped`). Errors
 the +CMS ERROR code (-1 for a bare ERROR or a timeout).
 """
 from modemkit import at, gsm7, smspdu
+from modemkit.modem import REGISTER, READY
 from modemkit.sched import Event, Return
 
 _HEX = bytearray(b'0123456789ABCDEF')
 _CMTI = b'+CMTI:'
 _CMGR = b'+CMGR:'
 _CMGL = b'+CMGL:'
-_REGISTER = 5             # modem.REGISTER ... modem.READY: the SIM is ready
-_READY = 7
 
 
 class SmsError(Exception):
@@ -136,7 +135,7 @@ class Sms(object):
 
     def _sim_ready(self):
         st = self.modem.state
-        return _REGISTER <= st <= _READY
+        return REGISTER <= st <= READY      # the SIM is ready (not off, rebooting, recovering)
 
     # -- URCs and the PDU stream (in the reader task: no waiting here) ----------------------
     def _on_cmti(self, line):
