@@ -7,6 +7,7 @@ where T is Unix time in ms once NTP answered, else milliseconds since start ("t0
 With the Telit module's own MQTT client (board "mqtt": {"native": true}), whose AT command
 cannot carry double quotes, the same fields go as text: seq=N t=T m=<state> q=<queued> ...
 Commands on cmd: b'period=<ms>' changes the period; b'ping' answers on <prefix>/<device>/pong.
+The same by SMS from the senders the board lists, plus 'status' (smscmd).
 """
 from modemkit.modem import STATE_NAMES, READY
 from modemkit.port import ticks_add, ticks_diff
@@ -63,6 +64,11 @@ class Telemetry(object):
         self.sampled = 0
         self.sent = 0
         self._ping = False
+        self.smscmd = None
+        if cfg.get('sms'):
+            # only a board that lists SMS senders pays the heap for it (smscmd)
+            from smscmd import SmsCommands
+            self.smscmd = SmsCommands(self, cfg['sms'])
 
     def run(self):
         """Start the modem, the MQTT client and the sampler, then send samples until `count`
@@ -72,6 +78,8 @@ class Telemetry(object):
         c = self.client
         q = self.queue
         self.modem.start()
+        if self.smscmd is not None:
+            self.smscmd.start()
         self.sched.spawn(self._sampler(), 'sampler')
         if self.ntp:
             # the clock first, then MQTT: NTP's code and the connection's are never in the
@@ -154,11 +162,17 @@ class Telemetry(object):
 
     def _on_cmd(self, topic, payload, retained):
         if payload.startswith(b'period='):
-            try:
-                self.period = max(100, int(payload[7:]))
-                self.log('telemetry: period %d ms' % self.period)
-            except ValueError:
+            if not self.set_period(payload[7:]):
                 self.log('telemetry: bad command %r' % payload)
         elif payload == b'ping':
             self._ping = True
             self.queued.set()
+
+    def set_period(self, text):
+        """'period=<ms>' from MQTT or SMS (at least 100 ms); False when not a number."""
+        try:
+            self.period = max(100, int(text))
+        except ValueError:
+            return False
+        self.log('telemetry: period %d ms' % self.period)
+        return True

@@ -1,5 +1,6 @@
 """SMSATRUN messages: the digest user data of T-RUN s2.1 (Tab. 1 and Tab. 2), the text and
-white-list rules shared with simple ATRUN SMS, and the GSM 03.40 PDUs of the s2.3 worked example.
+white-list rules shared with simple ATRUN SMS, and the GSM 03.40 PDUs of the s2.3 worked example
+(the PDU codec itself is `smspdu`).
 
 Pure functions, no I/O, in the portable subset: the host's `modemkit sms-digest` command, the
 emulator and on-target code share this one implementation.  Texts and user data are bytes; a text
@@ -14,6 +15,8 @@ which MicroPython has wherever its TLS is built in.
 import binascii
 import hashlib
 from collections import namedtuple
+
+from modemkit import smspdu
 
 REQUEST_CODE = b'\xd0\xd0\xd0'
 RESPONSE_CODE = b'\xd1\xd1\xd1'
@@ -187,63 +190,10 @@ def dcs_alphabet(dcs):
     raise ValueError('unsupported data coding scheme 0x%02X' % dcs)
 
 
-# -- GSM 03.40 PDUs, as hex text (what AT+CMGS / +CMGR carry in PDU mode) --
-
-def _hex(data):
-    return binascii.hexlify(bytes(data)).decode().upper()
-
-
-def _unhex(text):
-    try:
-        return bytearray(binascii.unhexlify(text))
-    except (ValueError, TypeError):       # binascii.Error is a ValueError on 3.x; 2.7 TypeError
-        raise ValueError('not a hexadecimal PDU')
-
-
-def _semi_octets(digits):
-    digits = digits + 'F' * (len(digits) % 2)
-    out = bytearray()
-    for i in range(0, len(digits), 2):
-        out.append(int(digits[i + 1] + digits[i], 16))
-    return out
-
-
-def _digits(data, count):
-    text = ''.join(['%X%X' % (b & 0x0F, b >> 4) for b in bytearray(data)])
-    return text[:count]
-
-
-def _address(number):
-    digits = number.lstrip('+')
-    out = bytearray((len(digits), 0x91 if number.startswith('+') else 0x81))
-    return out + _semi_octets(digits)
-
-
-def _smsc(number):
-    if not number:
-        return bytearray(1)
-    digits = number.lstrip('+')
-    body = bytearray((0x91 if number.startswith('+') else 0x81,)) + _semi_octets(digits)
-    return bytearray((len(body),)) + body
-
-
-def _read_smsc(pdu):
-    size = pdu[0]
-    if size == 0:
-        return '', 1
-    digits = _digits(pdu[2:1 + size], 2 * (size - 1)).rstrip('F')
-    return ('+' if pdu[1] == 0x91 else '') + digits, 1 + size
-
-
-def _read_address(pdu, at):
-    count, toa = pdu[at], pdu[at + 1]
-    end = at + 2 + (count + 1) // 2
-    return ('+' if toa == 0x91 else '') + _digits(pdu[at + 2:end], count), end
-
+# -- GSM 03.40 PDUs, as hex text (what AT+CMGS / +CMGR carry in PDU mode); the codec is smspdu's
 
 def _require_8bit(dcs):
-    # The digest and 8-bit simple formats are what the worked example shows; GSM 7-bit packing is
-    # not needed by SMSATRUN digest PDUs.
+    # The digest and 8-bit simple formats are what the worked example shows.
     if dcs_alphabet(dcs) != '8bit':
         raise ValueError('only 8-bit user data PDUs are supported')
 
@@ -251,25 +201,8 @@ def _require_8bit(dcs):
 def submit_pdu(smsc, destination, user_data, dcs=DCS_8BIT, validity=0xAD, reference=0):
     """Hex of an SMS-SUBMIT with relative validity and 8-bit user data (first octet 0x11)."""
     _require_8bit(dcs)
-    tpdu = bytearray((0x11, reference)) + _address(destination)
-    tpdu += bytearray((0x00, dcs, validity, len(user_data)))
-    return _hex(_smsc(smsc) + tpdu + bytearray(user_data))
-
-
-def _timestamp(fields):
-    quarters = fields[6]
-    digits = ''.join(['%02d' % v for v in fields[:6]]) + '%02d' % abs(quarters)
-    octets = _semi_octets(digits)
-    if quarters < 0:
-        octets[-1] |= 0x08
-    return octets
-
-
-def _read_timestamp(data):
-    values = [int(_digits(data[i:i + 1], 2)) for i in range(6)]
-    tz = data[6]
-    quarters = int('%X%X' % (tz & 0x07, tz >> 4))
-    return tuple(values) + (-quarters if tz & 0x08 else quarters,)
+    return smspdu.to_hex(smspdu.submit(destination, user_data, len(user_data), dcs, smsc=smsc,
+                                       mr=reference, vp=validity))
 
 
 def deliver_pdu(smsc, originator, timestamp, user_data, dcs=DCS_8BIT):
@@ -278,53 +211,30 @@ def deliver_pdu(smsc, originator, timestamp, user_data, dcs=DCS_8BIT):
     `timestamp` is `(yy, mm, dd, hh, mm, ss, tz_quarters)`.
     """
     _require_8bit(dcs)
-    tpdu = bytearray(b'\x04') + _address(originator) + bytearray((0x00, dcs))
-    tpdu += _timestamp(timestamp) + bytearray((len(user_data),))
-    return _hex(_smsc(smsc) + tpdu + bytearray(user_data))
+    return smspdu.to_hex(smspdu.deliver(originator, user_data, len(user_data), timestamp, dcs,
+                                        smsc=smsc))
 
 
 def tpdu_length(pdu_hex):
     """The octet count that AT+CMGS / +CMGR give: the PDU without its SMSC part."""
-    pdu = _unhex(pdu_hex)
-    return len(pdu) - _read_smsc(pdu)[1]
+    return smspdu.tpdu_length(smspdu.from_hex(pdu_hex))
 
 
-def _check_length(pdu, at):
-    if len(pdu) < at + 1 or len(pdu) < at + 1 + pdu[at]:
-        raise ValueError('PDU cut short')
+def _parse(pdu_hex, kind):
+    pdu = smspdu.parse(smspdu.from_hex(pdu_hex))
+    if pdu.kind != kind:
+        raise ValueError('not an SMS-%s' % ('DELIVER', 'SUBMIT')[kind])
+    _require_8bit(pdu.dcs)
+    return pdu
 
 
 def parse_submit_pdu(pdu_hex):
     """Decode an 8-bit SMS-SUBMIT as built by `submit_pdu`; ValueError for anything else."""
-    pdu = _unhex(pdu_hex)
-    try:
-        smsc, at = _read_smsc(pdu)
-        first = pdu[at]
-        if first & 0x03 != 0x01:
-            raise ValueError('not an SMS-SUBMIT')
-        destination, at = _read_address(pdu, at + 2)
-        dcs = pdu[at + 1]
-        at += 2 + (1 if first & 0x18 == 0x10 else 7 if first & 0x18 else 0)
-    except IndexError:
-        raise ValueError('PDU cut short')
-    _require_8bit(dcs)
-    _check_length(pdu, at)
-    return SubmitPdu(smsc, destination, dcs, bytes(pdu[at + 1:at + 1 + pdu[at]]))
+    p = _parse(pdu_hex, smspdu.SUBMIT)
+    return SubmitPdu(p.smsc, p.number, p.dcs, bytes(p.ud))
 
 
 def parse_deliver_pdu(pdu_hex):
     """Decode an 8-bit SMS-DELIVER as built by `deliver_pdu`; ValueError for anything else."""
-    pdu = _unhex(pdu_hex)
-    try:
-        smsc, at = _read_smsc(pdu)
-        if pdu[at] & 0x03 != 0x00:
-            raise ValueError('not an SMS-DELIVER')
-        originator, at = _read_address(pdu, at + 1)
-        dcs = pdu[at + 1]
-        _require_8bit(dcs)
-        timestamp = _read_timestamp(pdu[at + 2:at + 9])
-    except IndexError:
-        raise ValueError('PDU cut short')
-    at += 9
-    _check_length(pdu, at)
-    return DeliverPdu(smsc, originator, dcs, timestamp, bytes(pdu[at + 1:at + 1 + pdu[at]]))
+    p = _parse(pdu_hex, smspdu.DELIVER)
+    return DeliverPdu(p.smsc, p.number, p.dcs, p.timestamp, bytes(p.ud))

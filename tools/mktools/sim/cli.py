@@ -35,6 +35,13 @@ def _rate(text):
     return value
 
 
+def _sms_entry(text):
+    sender, sep, body = text.partition('=')
+    if not sep or not sender.lstrip('+').isdigit():
+        raise argparse.ArgumentTypeError(f'{text!r}: expected +NUMBER=TEXT')
+    return sender, body
+
+
 def register(commands):
     """Add `modemkit sim` to the one `modemkit` parser (mktools.cli)."""
     p = commands.add_parser(
@@ -81,6 +88,15 @@ def register(commands):
                         'equal to the script store; default: a temporary one)')
     p.add_argument('--tls-ca', metavar='PEM',
                    help="the module's trust store for its TLS clients (Telit <ssl_enable>)")
+    p.add_argument('--sms-echo', metavar='NUMBER',
+                   help='SMS the module sends to NUMBER come back to it as received SMS')
+    p.add_argument('--sms', action='append', type=_sms_entry, default=[],
+                   metavar='SENDER=TEXT', help='deliver an SMS to the module (repeatable; '
+                                              'see --sms-at)')
+    p.add_argument('--sms-at', type=float, default=1.0, metavar='S',
+                   help='deliver the --sms messages S seconds after start (default 1)')
+    p.add_argument('--sms-log', metavar='FILE',
+                   help='append each SMS the module sends to FILE, one JSON object a line')
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
     p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
                                                   'to FILE (bounded to 1 MiB)')
@@ -107,6 +123,10 @@ def make_config(args):
         config['script_dir'] = args.script_dir
     if args.tls_ca:
         config['tls_ca'] = args.tls_ca
+    if args.sms_echo:
+        config['sms_echo'] = args.sms_echo
+    if args.sms_log:
+        config['sms_log'] = args.sms_log
     return config
 
 
@@ -147,6 +167,8 @@ def run(args, env=None):
         raise CommandError(f'{what}: {e.strerror or e}') from None
     if args.reboot_after is not None:
         loop.call_later(args.reboot_after, modem.reboot)
+    for sender, text in args.sms:
+        loop.call_later(args.sms_at, modem.deliver_sms, sender, text)
     if args.pdp_deact_after is not None:
         loop.call_later(args.pdp_deact_after, modem.pdp_deactivate, 1)
     wake_r, wake_w = _stop_on_signals(loop)

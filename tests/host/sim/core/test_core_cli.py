@@ -79,7 +79,8 @@ def test_tcp_port_zero_and_sigint(emulator):
 
 
 @pytest.mark.parametrize('bad', [['--tcp', '0.0.0.0:5000'], ['--host', 'x=10.0.0.1'],
-                                 ['--drop-rate', '2']])
+                                 ['--drop-rate', '2'], ['--sms', 'hello'],
+                                 ['--sms', 'boss=ping']])
 def test_options_refuse_anything_but_loopback_and_valid_rates(bad):
     with pytest.raises(SystemExit):
         build_parser().parse_args(['sim', '--dialect', 'base', '--pty', '/tmp/x', *bad])
@@ -108,3 +109,12 @@ def test_unknown_command_is_refused_in_one_line():
     bad = subprocess.run([sys.executable, '-m', 'mktools.cli', 'simulate'], capture_output=True,
                          text=True)
     assert bad.returncode == 2 and 'invalid choice' in bad.stderr and 'Traceback' not in bad.stderr
+
+
+def test_sms_options():
+    args = build_parser().parse_args([
+        'sim', '--dialect', 'quectel', '--pty', '/tmp/x', '--sms-echo', '+15550000',
+        '--sms', '+393468686711=ping =x', '--sms-at', '2.5', '--sms-log', '/tmp/sent.jsonl'])
+    assert make_config(args) == {'hosts': {}, 'sms_echo': '+15550000',
+                                 'sms_log': '/tmp/sent.jsonl'}
+    assert args.sms == [('+393468686711', 'ping =x')] and args.sms_at == 2.5

@@ -24,6 +24,7 @@ from collections import deque
 from mktools.sim.core.atparse import Command, ParseError, Quoted, parse_line
 from mktools.sim.core import gsm
 from mktools.sim.core.online import OnlineMode
+from mktools.sim.core.sms import SmsCommands
 
 __all__ = ['Modem', 'BadArg', 'PENDING', 'REQUIRED', 'Quoted', 'Command']
 
@@ -49,7 +50,7 @@ class BadArg(ValueError):
     """A command argument is missing, malformed or out of range."""
 
 
-class Modem(OnlineMode, gsm.CommonCommands):
+class Modem(OnlineMode, gsm.CommonCommands, SmsCommands):
     """The DCE core: parser, dispatch, result framing, data phases, online mode, faults."""
 
     dialect = 'base'
@@ -119,6 +120,7 @@ class Modem(OnlineMode, gsm.CommonCommands):
         self.set_cts(True)
         self.reset_settings()
         self.reset_network_state()
+        self.reset_sms()
 
     def reset_settings(self):
         """`ATZ` / `AT&F`: echo, verbose results, result codes on, +CMEE, S-registers."""

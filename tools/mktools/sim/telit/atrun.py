@@ -301,9 +301,31 @@ class AtRunMixin:
     def inject_sms(self, sender, user_data, dcs=0x00):
         """An SMS from `sender` reaches the module (T-RUN §2).  With #SMSATRUN=1 an ATRUN SMS
         (simple: from a white-listed number; digest: Tab. 1 user data, 8-bit) runs on a further
-        AT instance and its answer goes to `sms_out`.  Returns whether it was an ATRUN SMS."""
+        AT instance and its answer goes to `sms_out`; any other SMS goes to the SIM store
+        (core `deliver_sms`, +CMTI).  Returns whether it was an ATRUN SMS."""
         self.log('sms_received', sender=sender, dcs=dcs)
-        return self.smsatrun.receive(sender, user_data, dcs)
+        if self.smsatrun.receive(sender, user_data, dcs):
+            return True
+        if isinstance(user_data, str):
+            self.deliver_sms(sender, user_data, dcs=dcs, intercept=False)
+        else:
+            self.deliver_sms(sender, data=bytes(user_data), dcs=dcs, intercept=False)
+        return False
+
+    def sms_intercept(self, pdu):
+        """Every received SMS is tested by SMSATRUN first (T-RUN s2.2); one it runs is
+        "handled and silently discarded".  A concatenated one is never an ATRUN SMS (s2.1)."""
+        if pdu.concat() is not None:
+            return False
+        try:
+            alphabet = smsdigest.dcs_alphabet(pdu.dcs)
+        except ValueError:
+            return False
+        if alphabet not in ('gsm7', '8bit'):
+            return False
+        body = pdu.text()
+        user_data = body.encode('latin-1', 'replace') if alphabet == 'gsm7' else body
+        return self.smsatrun.receive(pdu.number, user_data, pdu.dcs)
 
     # -- Modem hooks for a port that a remote channel drives --------------------------------
 

@@ -165,6 +165,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
         other = type(self)(self.loop, self.net, self.config)
         other.nvm = self.nvm
         other.module = self.module
+        other.sms_store = self.sms_store          # one SIM (27.005 store) per module
         self.module.ports.append(other)
         return other
 

@@ -1,0 +1,127 @@
+"""modemkit.sms against the emulated module of every dialect (in-process, fake clock): texts in
+each alphabet and concatenated, 8-bit data, messages already on the SIM at start, the store
+full, refused long messages, and +CMS ERROR codes as SmsError."""
+import pytest
+
+from modemkit.sched import Return
+from modemkit.sms import Sms, SmsError
+
+from rig import Rig
+
+ECHO = '+15550000'          # the emulator sends what the module sends this number back
+MOBILE = '+393468686711'
+DIALECTS = ['quectel', 'telit', 'wavecom']
+LONG = ''.join(chr(0x61 + i % 26) for i in range(300))
+
+
+def rig_with_sms(dialect, **kw):
+    rig = Rig(dialect, sim={'sms_echo': ECHO})
+    sms = Sms(rig.drv, **kw)
+    sms.start()
+    return rig, sms
+
+
+@pytest.mark.parametrize('dialect', DIALECTS)
+def test_round_trips(dialect):
+    rig, sms = rig_with_sms(dialect)
+    texts = ['Hello @ 5\u20ac [ok]', 'Gr\u00fc\u00dfe \u4f60\u597d \U0001f600', LONG]
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        got = []
+        for text in texts:
+            mrs = yield sms.send(ECHO, text)
+            m = yield sms.recv(30000)
+            got.append((len(mrs), m.sender, m.text, m.parts))
+        yield sms.send_data(ECHO, bytes(range(256)))
+        m = yield sms.recv(30000)
+        got.append((m.data, m.text, m.parts))
+        raise Return(got)
+
+    got = rig.run(main())
+    assert got[0] == (1, ECHO, texts[0], 1)
+    assert got[1] == (1, ECHO, texts[1], 1)
+    assert got[2] == (2, ECHO, LONG, 2)
+    assert got[3] == (bytes(range(256)), None, 2)
+    sent = list(rig.sim.sms_out)
+    assert [e['dcs'] for e in sent] == [0, 8, 0, 0, 4, 4]
+    assert sent[2]['concat'][1:] == (2, 1) and sent[3]['concat'][1:] == (2, 2)
+    assert rig.sim.sms_store.used() == 0          # each one read, then deleted
+
+
+@pytest.mark.parametrize('dialect', DIALECTS)
+def test_messages_on_the_sim_at_start_and_a_full_store(dialect):
+    rig = Rig(dialect, start=False)
+    for i in range(22):                            # 20 slots: two wait at the centre
+        rig.sim.deliver_sms(MOBILE, 'm%d' % i)
+    assert rig.sim.sms_store.used() == 20
+    sms = Sms(rig.drv, inbox=2)
+    rig.drv.start()
+    sms.start()
+
+    def main():
+        out = []
+        for _ in range(22):
+            m = yield sms.recv(60000)
+            out.append(m.text)
+        raise Return(out)
+
+    assert sorted(rig.run(main())) == sorted('m%d' % i for i in range(22))
+    assert rig.sim.sms_store.used() == 0
+
+
+@pytest.mark.parametrize('dialect', ['quectel'])
+def test_too_many_parts_refused_and_errors_typed(dialect):
+    rig, sms = rig_with_sms(dialect, max_parts=2)
+    rig.sim.deliver_sms(MOBILE, 'x' * 500)          # 4 parts
+    rig.sim.deliver_sms(MOBILE, 'after')
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        m = yield sms.recv(60000)
+        errors = []
+        try:
+            yield sms.send(ECHO, 'y' * 500)
+        except SmsError as e:
+            errors.append(e.code)
+        try:
+            yield sms._q('AT+CMGR=99')
+        except SmsError as e:
+            errors.append(e.code)
+        rig.sim.set_registration(0)
+        try:
+            yield sms.send(ECHO, 'no network')
+        except SmsError as e:
+            errors.append(e.code)
+        raise Return((m.text, errors))
+
+    text, errors = rig.run(main())
+    assert text == 'after'
+    assert sms.refused == 1
+    assert errors == [-1, 321, 331]
+    assert rig.sim.sms_store.used() == 0
+
+
+def test_wavecom_data_mode_holds_sms_on_the_sim(tcp_echo_server):
+    """Wavecom: no AT command during a session's data mode (C.3): an SMS arriving meanwhile
+    stays on the SIM, the stream is intact, and the SMS is read once the session ends."""
+    rig, sms = rig_with_sms('wavecom')
+    data = bytes(range(256)) * 8
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        rig.sim.deliver_sms(MOBILE, 'while online')
+        yield s.send(data, 30000)
+        got = bytearray()
+        buf = bytearray(512)
+        while len(got) < len(data):
+            n = yield s.recv_into(buf, 30000)
+            got.extend(buf[:n])
+        early = yield sms.recv(2000)
+        yield s.close()
+        m = yield sms.recv(30000)
+        raise Return((bytes(got), early, m.text))
+
+    got, early, text = rig.run(main())
+    assert got == data and early is None and text == 'while online'
