@@ -266,9 +266,10 @@ def _fetch(client, url, path, size, sha, tries, cap, progress, resume):
             have = _size(path)           # what reached flash: the hash has seen exactly it
             if have < 0:
                 have = 0
-    if sha and _hex(h) != sha:
+    got = _hex(h) if sha else None   # once: MicroPython's digest() ends the hash
+    if got != sha:
         _remove(path)
-        raise OtaError(EIO, '%s: SHA-256 %s, the manifest says %s' % (url, _hex(h), sha))
+        raise OtaError(EIO, '%s: SHA-256 %s, the manifest says %s' % (url, got, sha))
     raise Return(have)
 
 

@@ -3,7 +3,11 @@ the device's flash is a directory, each boot runs main.py there, the app fetches
 through `modemkit sim --pty` (an emulated Quectel module) from http.server on 127.0.0.1, which
 serves what `modemkit bundle --ota` wrote.  A good update sticks; a broken one (it crashes, or
 ends without confirming) is rolled back at the next boot; a download cut mid-file resumes with
-a Range request, and one cut every time is discarded without switching."""
+a Range request, and one cut every time is discarded without switching.
+
+The unix port has no machine.Timer and no machine.reset: for the version that hangs, the test
+puts a machine.py on the device that has both (a thread; a reset ends the process, as it ends a
+board's run), so main.py's trial deadline runs as it does on a board."""
 
 import http.server
 import json
@@ -127,6 +131,30 @@ class Device:
         return (self.root / name).exists()
 
 
+BOARD_MACHINE = '''
+import _thread
+import os
+import time
+
+
+class Timer:
+    ONE_SHOT = 0
+
+    def __init__(self, tid):
+        pass
+
+    def init(self, mode, period, callback):
+        def fire():
+            time.sleep_ms(period)
+            callback(self)
+        _thread.start_new_thread(fire, ())
+
+
+def reset():
+    os.system('kill -KILL $PPID')
+'''
+
+
 def bundle(tmp_path, app, board, version, ota=False):
     out = tmp_path / f'out-{version}'
     code = cli.main(['bundle', str(app), '--board', str(board), '--out', str(out),
@@ -164,8 +192,8 @@ def publish(tmp_path, web, board, version, app=APPS / 'ota'):
     return f'http://web.test:{web.server_address[1]}/fleet/manifest.json', out
 
 
-def ask_update(dev, url):
-    (dev.root / 'ota_url.txt').write_text(url + '\n')
+def ask_update(dev, url, deadline_s=60):
+    (dev.root / 'ota_url.txt').write_text(f'{url} {deadline_s}\n')
 
 
 def same_files(dev, slot, out):
@@ -203,17 +231,22 @@ def test_a_good_update_sticks(tmp_path, web, rig):
     same_files(dev, 'a', out)
 
 
-@pytest.mark.parametrize('mode', ['raise', 'return'])
+@pytest.mark.parametrize('mode', ['raise', 'return', 'hang'])
 def test_a_broken_update_rolls_back_at_the_next_boot(tmp_path, web, rig, mode):
     dev, board = rig
     url, _ = publish(tmp_path, web, board, '2.0', app_copy(tmp_path, mode))
-    ask_update(dev, url)
+    ask_update(dev, url, deadline_s=2)
     code, log = dev.boot()
     assert 'update 2.0' in log, log
     (dev.root / 'ota_url.txt').unlink()
+    if mode == 'hang':
+        (dev.root / 'machine.py').write_text(BOARD_MACHINE)
+    t0 = time.monotonic()
     code, log = dev.boot()
     assert f'app 2.0 {mode} trial=True' in log, log
-    assert (code != 0) == (mode == 'raise'), log
+    assert (code != 0) == (mode != 'return'), log
+    if mode == 'hang':
+        assert code == -9 and time.monotonic() - t0 < 30     # the deadline reset it
     assert dev.exists('ota_try.txt')            # never confirmed
     code, log = dev.boot()
     assert code == 0, log
@@ -270,3 +303,32 @@ def test_a_download_cut_every_time_is_discarded_and_nothing_switches(tmp_path, w
     assert [p for p, _ in web.requests] == ['/fleet/manifest.json'] + rest
     assert len(rest) < len(names)
     same_files(dev, 'b', out)
+
+
+def test_a_download_cut_by_a_reset_resumes_at_the_next_boot(tmp_path, web, rig):
+    dev, board = rig
+    url, out = publish(tmp_path, web, board, '2.0')
+    manifest = json.loads((out / 'ota' / 'manifest.json').read_text())
+    big = max(manifest['files'], key=lambda f: f['size'])
+    # what flash holds after a reset in the middle of that file: the manifest, half the file
+    (dev.root / 'b' / 'modemkit').mkdir(parents=True)
+    shutil.copy(out / 'ota' / 'manifest.json', dev.root / 'b' / 'ota.json')
+    half = big['size'] // 3
+    (dev.root / 'b' / big['name']).write_bytes((out / 'ota' / big['name']).read_bytes()[:half])
+    ask_update(dev, url)
+    code, log = dev.boot()
+    assert 'update 2.0' in log, log
+    assert [rng for p, rng in web.requests if p == '/fleet/' + big['name']] == [f'bytes={half}-']
+    same_files(dev, 'b', out)
+
+
+def test_a_file_that_does_not_match_its_hash_is_discarded(tmp_path, web, rig):
+    dev, board = rig
+    url, out = publish(tmp_path, web, board, '2.0')
+    served = web.root / 'fleet' / 'board.json'
+    served.write_bytes(served.read_bytes().replace(b'internet', b'intranet'))
+    ask_update(dev, url)
+    code, log = dev.boot()
+    assert 'update failed OtaError' in log and 'board.json: SHA-256' in log, log
+    assert dev.main_py() == {'SLOT': 'a', 'VERSION': '1.0'}
+    assert not dev.exists('ota_pend.txt') and not dev.exists('b/board.json')

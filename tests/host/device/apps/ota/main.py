@@ -1,7 +1,8 @@
 """The app of the OTA tests (test_ota_mpy.py): says its version and whether it runs on trial;
 a good version confirms itself; with ota_url.txt beside main.py it fetches the update that
-file names through the emulated modem. The tests write MODE = 'raise' (a version that
-crashes) or 'return' (one that ends without confirming) into a copy for a broken update."""
+file names (and the seconds its trial may take) through the emulated modem. The tests write
+MODE = 'raise' (a version that crashes), 'return' (one that ends without confirming) or 'hang'
+(one that runs on without confirming) into a copy for a broken update."""
 from modemkit import board, http, ota
 from modemkit.sched import Scheduler
 
@@ -14,6 +15,10 @@ def main(path='board.json'):
     print('app %s %s trial=%s' % (version, MODE, ota.on_trial()))
     if MODE == 'raise':
         raise RuntimeError('version %s is broken' % version)
+    if MODE == 'hang':
+        import time
+        while True:
+            time.sleep(1)
     if MODE == 'good' and ota.on_trial():
         print('confirmed %s' % ota.confirm())
     url = ota.marker('ota_url.txt')
@@ -28,7 +33,7 @@ def main(path='board.json'):
     def fetch():
         yield modem.wait_ready(60000)
         try:
-            v = yield ota.update(h, url[0], deadline_s=60)
+            v = yield ota.update(h, url[0], deadline_s=int(url[1]) if len(url) > 1 else 60)
             print('update %s' % v)
         except Exception as e:
             print('update failed %s %s' % (type(e).__name__, e))
