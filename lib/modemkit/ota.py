@@ -87,10 +87,12 @@ def on_trial():
 
 
 def confirm():
-    """The running app is healthy: keep its slot. True if an update was on trial."""
-    was = _remove(TRY)
+    """The running app is healthy: keep its slot. True if an update was on trial (else
+    nothing changes: main.old stays for an update that waits for its first boot)."""
+    if not _remove(TRY):
+        return False
     _remove(OLD)
-    return was
+    return True
 
 
 def last_failure():
@@ -137,14 +139,21 @@ def _part(buf, n):
 
 
 # -- the update ------------------------------------------------------------------------------
-def update(client, url, deadline_s=300, tries=3, max_manifest=8192, progress=None):
+def update(client, url, deadline_s=300, tries=3, max_manifest=8192, progress=None,
+           retry_failed=False):
     """Fetch the manifest at `url` and its files (beside it) into the other slot and switch
-    to it at the next boot, on trial for `deadline_s` seconds. Returns the new version, or
-    None when the running slot already has it. progress(name, done, size) after each write."""
+    to it at the next boot, on trial for `deadline_s` seconds. Returns the new version; None
+    when the running slot already has it; the waiting version when an update is already
+    installed for the next boot (the other slot is then the running one: nothing is
+    fetched). A version that failed its trial (ota_fail.txt) is refused unless retry_failed.
+    progress(path, done, size) after each write."""
     cur = settings()
     slot = cur.get('SLOT')
     if slot not in SLOTS:
         raise OtaError(EIO, '%s names no slot (a or b)' % MAIN)
+    m = marker(PEND)
+    if m and m[0] == slot:
+        raise Return(cur.get('VERSION'))
     m = marker(TRY)
     if m and m[0] == slot:
         raise OtaError(EIO, 'version %s is on trial: confirm() it first' % cur.get('VERSION'))
@@ -169,6 +178,10 @@ def update(client, url, deadline_s=300, tries=3, max_manifest=8192, progress=Non
     doc = None
     if version == cur.get('VERSION'):
         raise Return(None)
+    m = last_failure()
+    if m and m[0] == version and not retry_failed:
+        raise OtaError(EIO, 'version %s failed its trial before (%s): not again unless '
+                       'retry_failed' % (version, FAIL))
     for e in files:
         path = new + '/' + e['name']
         _mkdirs(path)
@@ -200,12 +213,12 @@ def _fetch(client, url, path, size, sha, tries, cap, progress, resume):
     """`url` into `path`: size bytes whose SHA-256 is sha (size -1: whatever the server sends,
     at most cap). What is on flash already counts: a file that matches is kept, a shorter
     one is continued if `resume`."""
-    buf = client.buf
     h = hashlib.sha256() if sha else None
     have = _size(path)
     if size < 0 or have > size or have < size and not resume:
         have = 0
     if have > 0:
+        buf = client.buf
         with open(path, 'rb') as f:       # hash what is there; read in the client's buffer
             left = have
             while left:
@@ -219,53 +232,33 @@ def _fetch(client, url, path, size, sha, tries, cap, progress, resume):
         if have == size:                  # complete but wrong: fetch it whole again
             have = 0
             h = hashlib.sha256()
+    sink = _Sink(client, url, path, size if size >= 0 else cap, progress)
     attempt = 0
     while True:
         attempt += 1
-        r = None
+        sink.have = have
+        sink.h = h
         try:
-            r = yield client.request('GET', url, {'Range': 'bytes=%d-' % have} if have else None)
-            if r.status == 206 and have and _starts_at(r, have):
-                mode = 'ab'
-            elif r.status == 200:
-                mode = 'wb'
-                have = 0
-                h = hashlib.sha256() if sha else None
-            else:
-                raise OtaError(EIO, '%s: HTTP %d' % (url, r.status))
-            with open(path, mode) as f:
-                while True:
-                    n = yield r.readinto(buf)
-                    if not n:
-                        break
-                    if size >= 0 and have + n > size or cap and have + n > cap:
-                        raise OtaError(EIO, '%s: longer than %d bytes' % (
-                            url, size if size >= 0 else cap))
-                    f.write(_part(buf, n))
-                    if h:
-                        h.update(_part(buf, n))
-                    have += n
-                    if progress:
-                        progress(path, have, size)
-            yield r.close()
-            r = None
+            r = yield client.request('GET', url, {'Range': 'bytes=%d-' % have} if have else None,
+                                     sink=sink)
+            sink.start(r)                # an empty body: no write() opened the file
+            sink.close()
+            have = sink.have
+            h = sink.h
             if size < 0 or have == size:
                 break
             raise NetError(EIO, '%s: the body ended at %d of %d bytes' % (url, have, size))
         except OtaError as e:
-            if r is not None:
-                yield r.close()
+            sink.close()
             _remove(path)
             raise e
         except NetError as e:
-            if r is not None:
-                yield r.close()
+            sink.close()
             if attempt >= tries:
                 _remove(path)            # discarded: a partial file is never installed
                 raise e
-            have = _size(path)           # what reached flash: the hash has seen exactly it
-            if have < 0:
-                have = 0
+            have = sink.have             # on flash, and exactly what the hash has seen
+            h = sink.h
     got = _hex(h) if sha else None   # once: MicroPython's digest() ends the hash
     if got != sha:
         _remove(path)
@@ -273,10 +266,59 @@ def _fetch(client, url, path, size, sha, tries, cap, progress, resume):
     raise Return(have)
 
 
+class _Sink(object):
+    """The client's sink for one file: opened at the first write, once the status says how
+    (206: append to what is there; 200: the whole file again), each write hashed."""
+
+    def __init__(self, client, url, path, limit, progress):
+        self.c = client
+        self.url = url
+        self.path = path
+        self.limit = limit
+        self.progress = progress
+        self.f = None
+        self.have = 0
+        self.h = None
+
+    def start(self, r):
+        if self.f is not None:
+            return
+        if r.status == 206 and self.have and _starts_at(r, self.have):
+            mode = 'ab'
+        elif r.status == 200:
+            mode = 'wb'
+            self.have = 0
+            if self.h is not None:
+                self.h = hashlib.sha256()
+        else:
+            raise OtaError(EIO, '%s: HTTP %d' % (self.url, r.status))
+        self.f = open(self.path, mode)
+
+    def write(self, b):
+        if self.f is None:
+            self.start(self.c.resp)
+        n = len(b)
+        if self.limit and self.have + n > self.limit:
+            raise OtaError(EIO, '%s: longer than %d bytes' % (self.url, self.limit))
+        self.f.write(b)
+        if self.h is not None:
+            self.h.update(b)
+        self.have += n
+        if self.progress:
+            self.progress(self.path, self.have, self.limit)
+        return n
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
+
 def _starts_at(r, have):
-    # 'Content-Range: bytes N-M/T' (RFC 9110 s14.4): the part we asked for, not another
+    # 'Content-Range: bytes N-M/T' (RFC 9110 s14.4): the part asked for, not another; a client
+    # that keeps no such header (Telit's own, IP Easy s10) has only the status to go by
     v = r.header('content-range')
-    return v is not None and v.startswith('bytes %d-' % have)
+    return v is None or v.startswith('bytes %d-' % have)
 
 
 def _prune(slot, keep):

@@ -210,6 +210,8 @@ def test_a_good_update_sticks(tmp_path, web, rig):
     ask_update(dev, url)
     code, log = dev.boot()
     assert code == 0 and 'app 1.0 good trial=False' in log and 'update 2.0' in log, log
+    assert 'again 2.0, confirm False' in log, log
+    assert [p for p, _ in web.requests].count('/fleet/manifest.json') == 1
     assert dev.main_py() == {'SLOT': 'b', 'VERSION': '2.0'}
     assert dev.exists('ota_pend.txt') and dev.exists('main.old')
     manifest = same_files(dev, 'b', out)
@@ -255,8 +257,14 @@ def test_a_broken_update_rolls_back_at_the_next_boot(tmp_path, web, rig, mode):
     assert dev.main_py() == {'SLOT': 'a', 'VERSION': '1.0'}
     assert (dev.root / 'ota_fail.txt').read_text().split() == ['2.0', 'a']
     assert not dev.exists('ota_try.txt') and not dev.exists('main.old')
+    # the version that failed is not taken again
+    if mode == 'hang':
+        (dev.root / 'machine.py').unlink()
+    ask_update(dev, url)
     code, log = dev.boot()
     assert code == 0 and 'app 1.0 good trial=False' in log, log
+    assert 'update failed OtaError' in log and 'version 2.0 failed its trial' in log, log
+    assert dev.main_py() == {'SLOT': 'a', 'VERSION': '1.0'}
 
 
 def test_a_cut_download_resumes_with_a_range_request(tmp_path, web, rig):

@@ -35,6 +35,10 @@ def main(path='board.json'):
         try:
             v = yield ota.update(h, url[0], deadline_s=int(url[1]) if len(url) > 1 else 60)
             print('update %s' % v)
+            if v:
+                # before the reboot: nothing more to fetch, and nothing to confirm yet
+                v = yield ota.update(h, url[0])
+                print('again %s, confirm %s' % (v, ota.confirm()))
         except Exception as e:
             print('update failed %s %s' % (type(e).__name__, e))
 
