@@ -86,12 +86,23 @@ def web(tmp_path):
     server.server_close()
 
 
+# the modem and the HTTP client: the pure client over Quectel's sockets, unless a test asks
+# for Telit's own client (IP Easy s10)
+MODEMS = {'quectel-py': ('quectel', [], 'desktop-quectel.json', 'py'),
+          'telit-native': ('telit', ['--variant', 'he910'], 'desktop-telit.json', 'native')}
+
+
 @pytest.fixture
-def modem_tty(tmp_path):
+def modem(request):
+    return MODEMS[getattr(request, 'param', 'quectel-py')]
+
+
+@pytest.fixture
+def modem_tty(tmp_path, modem):
     link = str(tmp_path / 'ttyMODEM')
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'mktools.sim.cli', '--dialect', 'quectel', '--pty', link,
-         '--host', 'web.test=127.0.0.1'],
+        [sys.executable, '-m', 'mktools.sim.cli', '--dialect', modem[0], '--pty', link,
+         '--host', 'web.test=127.0.0.1'] + modem[1],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=romrun.child_env())
     assert 'modemkit sim' in proc.stdout.readline()
@@ -172,12 +183,13 @@ def app_copy(tmp_path, mode):
 
 
 @pytest.fixture
-def rig(tmp_path, web, modem_tty):
+def rig(tmp_path, web, modem, modem_tty):
     """A device running version 1.0 in slot a, and the board its bundles are built for."""
-    board = json.loads((ROOT / 'boardcfg' / 'desktop-quectel.json').read_text())
+    board = json.loads((ROOT / 'boardcfg' / modem[2]).read_text())
     board['serial']['port'] = modem_tty
-    for key in ('sensors', 'mqtt', 'telemetry'):
-        board.pop(key)
+    for key in ('sensors', 'mqtt', 'telemetry', 'platform', 'variant'):
+        board.pop(key, None)
+    board['http'] = {'backend': modem[3], 'timeout_ms': 20000}
     path = tmp_path / 'board.json'
     path.write_text(json.dumps(board))
     dev = Device(tmp_path / 'flash')
@@ -204,6 +216,7 @@ def same_files(dev, slot, out):
     return manifest
 
 
+@pytest.mark.parametrize('modem', list(MODEMS), indirect=True)
 def test_a_good_update_sticks(tmp_path, web, rig):
     dev, board = rig
     url, out = publish(tmp_path, web, board, '2.0')
@@ -267,6 +280,7 @@ def test_a_broken_update_rolls_back_at_the_next_boot(tmp_path, web, rig, mode):
     assert dev.main_py() == {'SLOT': 'a', 'VERSION': '1.0'}
 
 
+@pytest.mark.parametrize('modem', list(MODEMS), indirect=True)
 def test_a_cut_download_resumes_with_a_range_request(tmp_path, web, rig):
     dev, board = rig
     url, out = publish(tmp_path, web, board, '2.0')

@@ -131,7 +131,7 @@ def build(opts):
     graph = Graph(opts.lib, opts.app, target)
     if graph.module(opts.entry) is None:
         raise BundleError(f'{opts.app}: no entry module {opts.entry}.py')
-    wanted = {f'{PACKAGE}.{opts.board["dialect"]}'}
+    wanted = {f'{PACKAGE}.{opts.board["dialect"]}'} | service_backends(opts.board)
     # MicroPython imports modemkit.x through the package, so its __init__ goes along
     roots = [opts.entry] + ([PACKAGE] if target == 'micropython' else [])
     modules = graph.walk(roots, wanted)
@@ -144,6 +144,16 @@ def build(opts):
     else:
         micropython(bundle, modules, opts)
     return bundle
+
+
+def service_backends(board):
+    """The backend modules the board's service sections pick beyond the pure-Python default
+    ("http": "native" on a Telit board: modemkit.http_telit), which the app names only as data."""
+    cfg = board.get('http')
+    name = cfg.get('backend') if isinstance(cfg, dict) else cfg
+    if name == 'native':
+        name = board['dialect']
+    return {f'{PACKAGE}.http_{name}'} if name and name != 'py' else set()
 
 
 def telit_boot(opts, names, version, entry_stem, previous):

@@ -28,7 +28,7 @@ def main(path='board.json'):
     sched = Scheduler(depth=http.DEPTH + 3)
     modem = board.modem(sched, cfg, log=lambda m: None)
     modem.start()
-    h = http.client(modem, {'timeout_ms': 20000}, bytearray(512))
+    h = http.client(modem, cfg.get('http', {}), bytearray(512))
 
     def fetch():
         yield modem.wait_ready(60000)
