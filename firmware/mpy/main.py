@@ -71,13 +71,16 @@ def _slot():
                 os.rename(OLD, 'main.py')
             except OSError:
                 prev = None          # nothing to go back to: keep this slot
+            if prev is not None and 'SLOT' not in prev:
+                prev = None
             with open(FAIL, 'w') as f:
                 f.write('%s %s\n' % (VERSION, prev['SLOT'] if prev else SLOT))
             print('modemkit: version %s never confirmed itself%s' % (
                 VERSION, ', back to slot %s' % prev['SLOT'] if prev else ''))
             if prev:
-                SLOT, VERSION = prev['SLOT'], prev['VERSION']
-                ENTRY, CONFIG = prev['ENTRY'], prev['CONFIG']
+                SLOT, VERSION = prev['SLOT'], prev.get('VERSION', '?')
+                ENTRY = prev.get('ENTRY', ENTRY)
+                CONFIG = prev.get('CONFIG', SLOT + '/board.json')
         os.remove(TRY)
     pend = _words(PEND)
     if pend is not None:

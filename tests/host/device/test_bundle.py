@@ -290,3 +290,13 @@ def test_ota_tree_is_the_slot_files_and_a_manifest_of_their_hashes(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.strip() == ('modemkit bundle: --ota is for MicroPython bundles (a Telit '
                                   'module is upgraded through TCPATRUN: modemkit upgrade)')
+
+
+def test_the_http_backend_the_board_picks_goes_into_the_bundle():
+    board = load_board(ROOT / 'boardcfg' / 'desktop-telit.json')
+    app = Path(__file__).resolve().parent / 'apps' / 'ota'
+    names = {f.name for f in build(Options(app=app, board=board, target='micropython')).files}
+    assert 'a/modemkit/http.mpy' in names and 'a/modemkit/http_telit.mpy' not in names
+    board['http'] = 'native'
+    names = {f.name for f in build(Options(app=app, board=board, target='micropython')).files}
+    assert 'a/modemkit/http_telit.mpy' in names
