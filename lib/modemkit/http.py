@@ -33,7 +33,8 @@ browsers do, RFC 9110 s15.4); 307/308 send the body again (a stream must be seek
 Backends (board config "http": {"backend": ...}, or "http": "native"): 'py' (here, over the
 socket interface of any dialect; the default) and 'telit' (the module's own client, IP Easy
 s10: see http_telit for what it refuses); 'native' picks the dialect's own client (Telit's;
-Quectel LTE Standard and the Wavecom stack have none in their manuals). Only http:// URLs: TLS is not part of this client (https raises Unsupported).
+Quectel LTE Standard and the Wavecom stack have none in their manuals). This client takes only
+http:// URLs (https raises Unsupported); Telit's takes https:// (the module's own TLS).
 
 Errors are sock.NetError subclasses, so one retry path catches them: ProtocolError (the server
 broke HTTP/1.1: a bad status line, a line too long, a bad chunk), TooManyRedirects, HttpError

@@ -16,10 +16,14 @@ sockets for it):
 - follow a redirect: #HTTPRING gives no Location, so a 3xx answer raises Unsupported;
 - header values with a double quote, a line break or '>>' (the module's separator between
   extra header lines, s10.2 note III) cannot be written in the AT command;
-- methods other than GET, HEAD, DELETE, POST, PUT; https (no TLS in this client);
+- methods other than GET, HEAD, DELETE, POST, PUT;
 - read the response's other headers: r.header() knows Content-Type only;
 - read the body piecewise: #HTTPRCV hands the whole body in one answer, so without a sink it
   must fit the client's buffer (r.readinto() then copies it out).
+TLS: an https:// URL (port 443 unless given), or cfg 'tls': True for every request, sets
+#HTTPCFG <ssl_enable> (s10.1): the module speaks TLS and checks the server's certificate against
+its own trust store; one it refuses ends like no answer (status 0: ProtocolError). Platform
+Version ID 25 has no TLS in #HTTPCFG (the module refuses it).
 One HTTP session per module across every AT port (s10): while one is in flight another
 request fails (HttpError). A status 0 in #HTTPRING means no answer (s10.2 note I): TimedOut
 after the profile's <timeout>, ProtocolError when it came sooner (an answer that is no HTTP).
@@ -44,6 +48,7 @@ class Http(object):
         self.modem = modem
         self.tmo = cfg.get('timeout_ms', 30000)
         self.prof = cfg.get('profile', 0)
+        self.tls = 1 if cfg.get('tls') else 0
         self.buf = buf
         self.resp = Response(self, bytearray(cfg.get('headers', 80)))
         self.progress = None
@@ -82,6 +87,15 @@ class Http(object):
     def request(self, method, url, headers=None, body=None, sink=None, timeout_ms=None,
                 length=None):
         tmo = timeout_ms or self.tmo
+        ssl = self.tls
+        if url.startswith('https://'):
+            ssl = 1
+            rest = url[8:]
+            i = rest.find('/')
+            hostport = rest if i < 0 else rest[:i]
+            if ':' not in hostport:
+                rest = hostport + ':443' + rest[len(hostport):]
+            url = 'http://' + rest
         host, port, path = split_url(url)
         if method not in _QRY and method not in _SND:
             raise Unsupported(EOPNOTSUPP, 'the module sends no %s (IP Easy s10.2, s10.3)' % method)
@@ -98,12 +112,12 @@ class Http(object):
         r.reset()
         yield self.modem.wait_ready(tmo)
         secs = (tmo + 999) // 1000
-        if self.cfgd != (host, port, secs):
-            q = yield self._at('AT#HTTPCFG=%d,"%s",%d,0,,,0,%d,%d' % (
-                self.prof, host, port, secs, self.modem.ctx), 5000)
+        if self.cfgd != (host, port, secs, ssl):
+            q = yield self._at('AT#HTTPCFG=%d,"%s",%d,0,,,%d,%d,%d' % (
+                self.prof, host, port, ssl, secs, self.modem.ctx), 5000)
             if q.status != OK:
                 raise self._refused('HTTPCFG', q)
-            self.cfgd = (host, port, secs)
+            self.cfgd = (host, port, secs, ssl)
         self.ring = None
         self.ev.clear()
         clock = self.modem.sched.clock

@@ -7,7 +7,9 @@ received payloads arrive as one line after `<<<` (§13.7.1). The module keeps th
 class configures it (#MQEN, #MQCFG, #MQCFG2, #MQWCFG), connects (#MQCONN), publishes
 (#MQPUBS: with QoS 1 its OK means the broker acknowledged), subscribes (#MQSUB/#MQUNS), reads
 what #MQRING announces (#MQREAD), and checks `#MQCONN?` every keepalive/2 to notice a lost
-connection, reconnecting with the same back-off as mqtt.MQTT.
+connection, reconnecting with the same back-off as mqtt.MQTT. tls=True sets #MQCFG <sslEn>:
+the module speaks TLS to the broker and checks its certificate against the module's own trust
+store (nothing of it passes through this class).
 """
 from modemkit.at import Cmd, OK
 from modemkit.mqtt import (DOWN, CONNECTING, UP, STATE_NAMES, MQTTError, NotConnected,
@@ -20,7 +22,7 @@ MESSAGE_MAX = 256
 class TelitMQTT(object):
     def __init__(self, modem, host, port=1883, client_id='modemkit', user=None, password=None,
                  keepalive=60, clean=True, will=None, on_message=None, on_ack=None,
-                 backoff_max_ms=60000, log=None, instance=1, **unused):
+                 backoff_max_ms=60000, log=None, instance=1, tls=False, **unused):
         self.modem = modem
         self.sched = modem.sched
         self.host = host
@@ -36,6 +38,7 @@ class TelitMQTT(object):
         self.backoff_max_ms = backoff_max_ms
         self.log = log if log is not None else modem.log
         self.inst = instance
+        self.tls = 1 if tls else 0     # #MQCFG <sslEn> (s13.2.1): the module's TLS to the broker
         self.state = DOWN
         self.up = Event(self.sched)
         self.acked = Event(self.sched)
@@ -160,7 +163,7 @@ class TelitMQTT(object):
         else:
             yield self._q('AT#MQEN=%d,1' % i)
         cid = self.modem.cfg.get('context', 1)
-        yield self._q('AT#MQCFG=%d,"%s",%d,%d' % (i, self.host, self.port, cid))
+        yield self._q('AT#MQCFG=%d,"%s",%d,%d,%d' % (i, self.host, self.port, cid, self.tls))
         yield self._q('AT#MQCFG2=%d,%d,%d' % (i, self.keepalive, 1 if self.clean else 0))
         w = self.will
         if w:

@@ -79,6 +79,8 @@ def register(commands):
     p.add_argument('--script-dir', metavar='DIR',
                    help='telit, --run-scripts: the directory the running script sees (kept '
                         'equal to the script store; default: a temporary one)')
+    p.add_argument('--tls-ca', metavar='PEM',
+                   help="the module's trust store for its TLS clients (Telit <ssl_enable>)")
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
     p.add_argument('--trace', metavar='FILE', help='write a byte trace of the serial line '
                                                   'to FILE (bounded to 1 MiB)')
@@ -103,6 +105,8 @@ def make_config(args):
         config['run_scripts'] = True
     if args.script_dir:
         config['script_dir'] = args.script_dir
+    if args.tls_ca:
+        config['tls_ca'] = args.tls_ca
     return config
 
 

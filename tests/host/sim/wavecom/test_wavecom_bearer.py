@@ -99,15 +99,13 @@ def test_genpro_manages_gprs_only():
         assert h.cmd('AT#CONNECTIONSTART') == ['#CME ERROR: 36929']
 
 
-def test_mail_is_answered_as_for_an_unconfigured_server():
+def test_mail_needs_the_bearer_and_a_server():
     with modem('multitech') as h:
         assert h.cmd('AT#SENDMAIL1') == ['#CME ERROR: 35867']
         connect(h)
         assert h.cmd('AT#PUTMAIL') == ['#CME ERROR: 38027']
         assert h.cmd('AT#GETMAIL') == ['#CME ERROR: 38027']
-        h.cmd('AT#SMTPSERV="smtp.domain.com"')
-        assert h.cmd('AT#SENDMAIL2') == ['ERROR']
-        assert h.modem.events[-1]['event'] == 'mail_not_emulated'
+        # the rest is test_wavecom_mail.py's
 
 
 def test_reboot_keeps_parameters_and_drops_the_bearer():

@@ -16,7 +16,7 @@ Seed defects worked around (each also noted where it applies):
   prints `#TCPPORT:`, `#TCPTXDELAY:` and `""` (digest C.4.3, Part E #53).
 - GW-6: `AT+CPIN=xxxx` and the `+CREG: 1` / `+CGREG: 0` reports belong to the common 3GPP core
   (PIN entry is not emulated there), so the replay starts at `AT+CGATT=1`.
-- GW-4 (SNTP) is replayed in test_wavecom_services.py; GW-7/GW-8 (mail) are out of scope;
+- GW-4 (SNTP) is replayed in test_wavecom_services.py; GW-7/GW-8 (mail) in test_wavecom_mail.py;
   GW-13 (DLE vectors) is in test_wavecom_dle.py and test_wavecom_ftp.py.
 """
 

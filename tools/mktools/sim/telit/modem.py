@@ -28,6 +28,7 @@ from mktools.sim.telit.mqtt import MqttCommands
 from mktools.sim.telit.pdp import PdpCommands
 from mktools.sim.telit.scripts import ScriptStoreMixin
 from mktools.sim.telit.services.http import HttpCommands
+from mktools.sim.telit.services.smtp import SmtpCommands
 from mktools.sim.telit.socket_data import CAUSE_NONE
 from mktools.sim.telit.sockets import SocketCommands
 
@@ -110,7 +111,7 @@ class TelitModule:
 
 
 class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, MqttCommands,
-                  HttpCommands, Modem):
+                  HttpCommands, SmtpCommands, Modem):
     """A Telit module speaking IP Easy (see the module docstring for the variants)."""
 
     dialect = 'telit'
@@ -153,6 +154,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
         self.reset_ftp()
         self.reset_mqtt()
         self.reset_http()
+        self.reset_smtp()
 
     def spawn_instance(self):
         """Another AT parser of this module (AT1/AT2, a TCPATRUN session): it shares NVM,
@@ -186,6 +188,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
         self.drop_ftp()
         self.drop_mqtt()
         self.drop_http()
+        self.drop_smtp()
         self.module.active.clear()
 
     def at_cgatt(self, op, args):

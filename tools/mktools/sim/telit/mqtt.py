@@ -1,9 +1,12 @@
 """Telit native MQTT commands (T-IPE §13; Platform Version ID 30/37 only, digest A.1.1 #27):
 `#MQEN`, `#MQCFG`, `#MQCFG2`, `#MQWCFG`, `#MQTCFG`, `#MQCONN`, `#MQDISC`, `#MQPUBS`, `#MQSUB`,
 `#MQUNS`, `#MQREAD` and the `#MQRING` URC.  A mixin of `TelitModem`; the protocol is
-`mqtt_client.MqttClient`, talking to a real broker through `Net`.
+`mqtt_client.MqttClient`, talking to a real broker through `Net`; with `<sslEn>` 1 (§13.2.1)
+over TLS (`core.tls`, the module's trust store config `tls_ca`; a certificate that does not
+verify fails #MQCONN with `connection failed`).
 """
 
+from mktools.sim.core import tls
 from mktools.sim.core.modem import PENDING
 from mktools.sim.core.net import NetError
 from mktools.sim.telit.mqtt_client import MqttClient
@@ -112,8 +115,6 @@ class MqttCommands:
         ssl = self.arg_int(args, 4, 0, 1, default=0)
         if inst.connected:
             return self.cme('operation not allowed')
-        if ssl:
-            return self.cme('operation not supported')      # no TLS in the emulator
         if self.interface_ip(cid) is None:
             return self.cme('context not opened')   # §13.2.1: "PDP should be enabled before"
         inst.host, inst.port, inst.cid, inst.ssl = host, port, cid, ssl
@@ -188,7 +189,8 @@ class MqttCommands:
             return self.cme('connection failed')
         client = MqttClient(self.loop, self.net,
                             on_message=lambda topic, payload: self._mqring(inst, topic, payload),
-                            on_lost=lambda why: self._mqtt_lost(inst, client, why))
+                            on_lost=lambda why: self._mqtt_lost(inst, client, why),
+                            tls_ctx=tls.context(self.config) if inst.ssl else None)
         inst.client = client
         will = None
         if inst.will:

@@ -8,6 +8,8 @@ on success or a short reason; `on_message(topic, payload)` reports incoming publ
 
 import struct
 
+from mktools.sim.core import tls
+
 CONNECT, CONNACK, PUBLISH, PUBACK = 1, 2, 3, 4
 SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK = 8, 9, 10, 11
 PINGREQ, PINGRESP, DISCONNECT = 12, 13, 14
@@ -63,9 +65,10 @@ def split_packet(buf):
 class MqttClient:
     """One MQTT 3.1.1 session to a broker, driven by the emulator's loop."""
 
-    def __init__(self, loop, net, on_message, on_lost):
+    def __init__(self, loop, net, on_message, on_lost, tls_ctx=None):
         self.loop = loop
         self.net = net
+        self.tls_ctx = tls_ctx          # #MQCFG <sslEn> 1: TLS to the broker (core.tls)
         self.on_message = on_message
         self.on_lost = on_lost
         self.conn = None
@@ -100,7 +103,10 @@ class MqttClient:
         body = utf8_field('MQTT') + bytes([4, flags]) + struct.pack('!H', keepalive_s) + payload
         self.pending_connect = packet(CONNECT, 0, body)
         self._arm_wait((CONNACK, 0), done)
-        self.conn = self.net.tcp_connect(host, port, self)
+        if self.tls_ctx is None:
+            self.conn = self.net.tcp_connect(host, port, self)
+        else:
+            self.conn = tls.tcp_connect(self.net, host, port, self, self.tls_ctx)
 
     def publish(self, topic, payload, qos, retain, done):
         """QoS 0 completes once queued; QoS 1 when PUBACK arrives."""

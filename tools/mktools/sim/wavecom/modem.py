@@ -11,6 +11,7 @@ only APN the network accepts, or None for any non-empty one), `gateway_ip`, `pin
 
 from mktools.sim.core.modem import PENDING, Modem
 from mktools.sim.wavecom.ftp import FtpCommands
+from mktools.sim.wavecom.mail import MailCommands
 from mktools.sim.wavecom.params import ParamCommands
 from mktools.sim.wavecom.port import WavecomPort, stack
 from mktools.sim.wavecom.services import ServiceCommands
@@ -21,8 +22,8 @@ MAIL_COMMANDS = {'#PUTMAIL': 'SMTPSERV', '#SENDMAIL1': 'SMTPSERV', '#SENDMAIL2':
                  '#SENDMAIL3': 'SMTPSERV', '#GETMAIL': 'POP3SERV'}
 
 
-class WavecomModem(ParamCommands, SocketCommands, FtpCommands, ServiceCommands, WavecomPort,
-                   Modem):
+class WavecomModem(ParamCommands, SocketCommands, FtpCommands, MailCommands, ServiceCommands,
+                   WavecomPort, Modem):
     """A Wavecom module running the IP stack (`AT#` commands, `#CME ERROR: <n>` errors)."""
 
     dialect = 'wavecom'
@@ -57,7 +58,7 @@ class WavecomModem(ParamCommands, SocketCommands, FtpCommands, ServiceCommands, 
             self.wopen = self.config['wopen'] if self.variant.name == MT else 1
         self.reset_port()
         self.reset_sockets()
-        self.ftp = self.ping = self.sntp = None
+        self.ftp = self.ping = self.sntp = self.mail = None
         self.bearer_ip = None
         self.bearer_gsm = False
         self.attach_ok_at = None
@@ -215,20 +216,18 @@ class WavecomModem(ParamCommands, SocketCommands, FtpCommands, ServiceCommands, 
 
     @stack(MT_ONLY)
     def at_mail(self, op, args):
-        # Mail is not emulated: the module's answers for an unconfigured server only
         if op != 'exec':
             return self.syntax_error()
         if not self.bearer_up():
             return self.error(35867)
         if not self.param(MAIL_COMMANDS[self.command.name]):
             return self.error(38027)
-        self.log('mail_not_emulated', command=self.command.name)
-        return 'ERROR'
+        return self.mail_command(self.command.name)
 
     # -- losing things ----------------------------------------------------------------------
 
     def _all_sessions(self):
-        return [s for s in (*self.sessions(), self.ftp) if s is not None]
+        return [s for s in (*self.sessions(), self.ftp, self.mail) if s is not None]
 
     def drop_sessions(self):
         """`#CONNECTIONSTOP`: close every session and the bearer without a message."""

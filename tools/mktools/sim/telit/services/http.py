@@ -30,12 +30,14 @@ What the seed says, and what it leaves open (the emulator's choice is named each
   (a second `#HTTPRCV` fails).  The module's own buffer size is not in the seed: config
   `http_rx_max`.
 - `<auth_type>` 1 sends the user and password as HTTP basic authentication [EXTERNAL: RFC 7617];
-  `<ssl_enable>` 1 is refused (no TLS in the emulator).  `<extra_header_line>`: several lines
-  separated by `>>` (§10.2 note III).
+  `<ssl_enable>` 1 speaks TLS to the server (`core.tls`: the module's trust store is config
+  `tls_ca`; a certificate that does not verify gives status 0, as no answer).
+  `<extra_header_line>`: several lines separated by `>>` (§10.2 note III).
 """
 
 import base64
 
+from mktools.sim.core import tls
 from mktools.sim.core.modem import PENDING
 from mktools.sim.core.net import NetError
 from mktools.sim.telit.services.http_client import Answer, HttpExchange
@@ -203,8 +205,6 @@ class HttpCommands:
         p = self._profiles()[prof_id]
         if not p['server']:
             return self.cme('cannot resolve DN')
-        if p['ssl']:
-            return self.cme('operation not supported')
         if self.interface_ip(p['cid']) is None:
             return self.context_error(p['cid'])
         try:
@@ -233,7 +233,8 @@ class HttpCommands:
             return
         session.exchange = HttpExchange(
             self.loop, self.net, p['server'], p['port'], request, method, p['timeout'],
-            self._http_cfg('http_rx_max'), lambda answer: self._ring(session, answer), self.log)
+            self._http_cfg('http_rx_max'), lambda answer: self._ring(session, answer), self.log,
+            tls.context(self.config) if p['ssl'] else None)
 
     def _ring(self, session, answer):
         if self.module.http is not session:

@@ -11,6 +11,8 @@ which the single-threaded loop cannot afford.
 import http.client
 import io
 
+from mktools.sim.core import tls
+
 SEND_RETRY_S = 0.005            # resend what the connection's bounded send buffer refused
 
 
@@ -55,7 +57,8 @@ class HttpExchange:
     `rx_max` bytes are kept), then `done(Answer)`; after `timeout_s` without the whole answer,
     `done(Answer())` (status 0)."""
 
-    def __init__(self, loop, net, host, port, request, method, timeout_s, rx_max, done, log):
+    def __init__(self, loop, net, host, port, request, method, timeout_s, rx_max, done, log,
+                 tls_ctx=None):
         self.loop = loop
         self.method = method
         self.out = bytearray(request)
@@ -66,7 +69,10 @@ class HttpExchange:
         self.finished = False
         self.retry = None
         self.timer = loop.call_later(timeout_s, self._timeout)
-        self.conn = net.tcp_connect(host, port, self)
+        if tls_ctx is None:
+            self.conn = net.tcp_connect(host, port, self)
+        else:                        # #HTTPCFG <ssl_enable> 1
+            self.conn = tls.tcp_connect(net, host, port, self, tls_ctx)
 
     def abort(self):
         """The context went away or the module rebooted: no answer will be reported."""
