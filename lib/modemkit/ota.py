@@ -29,6 +29,9 @@ root of the board's flash file system, as main.py's are.
 
 Errors: OtaError (a bad manifest, a hash mismatch, a refused request, an update while the last
 one is on trial); the HTTP client's NetError family after `tries` attempts.
+
+update() calls the client from two levels down: a task that calls it from its own generator
+needs a depth of http.DEPTH + 3 (Scheduler(depth=...) or spawn(..., depth=...)).
 """
 import binascii
 import hashlib
@@ -172,7 +175,8 @@ def update(client, url, deadline_s=300, tries=3, max_manifest=8192, progress=Non
         entry = doc.get('entry', 'appmain')
         config = doc.get('config', 'board.json')
         names = [_check_name(e['name']) for e in files]
-        _check_name(version)
+        for v in (version, entry, config):
+            _check_name(v)              # each goes into main.py and the markers
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise OtaError(EIO, '%s: not a modemkit OTA manifest (%r)' % (url, e))
     doc = None
