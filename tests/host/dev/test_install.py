@@ -26,7 +26,8 @@ LIB = ROOT / 'lib' / 'modemkit'
 PACKAGES = {'package.json': 'lib/modemkit/', 'lib/quectel.json': 'modemkit/',
             'lib/telit.json': 'modemkit/', 'lib/wavecom.json': 'modemkit/',
             'lib/mqtt.json': 'modemkit/', 'lib/ftp.json': 'modemkit/',
-            'lib/http.json': 'modemkit/', 'lib/mail.json': 'modemkit/'}
+            'lib/http.json': 'modemkit/', 'lib/mail.json': 'modemkit/',
+            'lib/ota.json': 'modemkit/', 'lib/sms.json': 'modemkit/'}
 # Not for MicroPython: the CPython and Telit platform layers (and the ticks arithmetic only they
 # use), and the tests' fake UART.
 NOT_ON_MICROPYTHON = {'port_cpy.py', 'port_telit.py', 'ticks.py', 'fakeuart.py'}

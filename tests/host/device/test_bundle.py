@@ -260,3 +260,43 @@ def test_a_module_path_built_at_run_time_is_refused_for_telit(fake):
         """})
     with pytest.raises(BundleError, match=r"main.py:3: a module path built at run time"):
         telit(tmp_path, board, app='computed')
+
+
+def test_ota_tree_is_the_slot_files_and_a_manifest_of_their_hashes(tmp_path):
+    import hashlib
+    env = env_with_tools()
+    board = ROOT / 'boardcfg' / 'rp2040-ec21.json'
+    run = subprocess.run([sys.executable, '-m', 'mktools.cli', 'bundle', 'telemetry', '--board',
+                          str(board), '--out', str(tmp_path / 'b'), '--version', '7.1', '--ota'],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert 'OTA update 7.1:' in run.stdout
+    ota = tmp_path / 'b' / 'ota'
+    manifest = json.loads((ota / 'manifest.json').read_text())
+    assert manifest['version'] == '7.1' and manifest['entry'] == 'appmain'
+    assert manifest['config'] == 'board.json' and manifest['target'] == 'micropython'
+    names = [f['name'] for f in manifest['files']]
+    assert {'appmain.mpy', 'modemkit/quectel.mpy', 'board.json'} <= set(names)
+    assert not [n for n in names if n.startswith(('a/', 'b/')) or n in ('main.py', 'boot.py')]
+    for f in manifest['files']:
+        data = (ota / f['name']).read_bytes()
+        assert len(data) == f['size'] and hashlib.sha256(data).hexdigest() == f['sha256']
+    assert manifest['total'] == sum(f['size'] for f in manifest['files'])
+    cfg = json.loads((ota / 'board.json').read_text())
+    assert cfg['bundle'] == {'version': '7.1', 'app': 'telemetry'}     # the device picks the slot
+    bad = subprocess.run([sys.executable, '-m', 'mktools.cli', 'bundle', 'telemetry', '--board',
+                          str(HE910), '--out', str(tmp_path / 't'), '--ota'],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ('modemkit bundle: --ota is for MicroPython bundles (a Telit '
+                                  'module is upgraded through TCPATRUN: modemkit upgrade)')
+
+
+def test_the_http_backend_the_board_picks_goes_into_the_bundle():
+    board = load_board(ROOT / 'boardcfg' / 'desktop-telit.json')
+    app = Path(__file__).resolve().parent / 'apps' / 'ota'
+    names = {f.name for f in build(Options(app=app, board=board, target='micropython')).files}
+    assert 'a/modemkit/http.mpy' in names and 'a/modemkit/http_telit.mpy' not in names
+    board['http'] = 'native'
+    names = {f.name for f in build(Options(app=app, board=board, target='micropython')).files}
+    assert 'a/modemkit/http_telit.mpy' in names

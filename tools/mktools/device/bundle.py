@@ -30,7 +30,7 @@ from mktools.device import boardcfg
 from mktools.device.bundle_graph import PACKAGE, SLOTS, BundleError, Graph, flat_names, flatten
 from mktools.device.bundle_layout import (Bundle, BundleFile, TelitNames, device_config,
                                           render, slot_of)
-from mktools.device.bundle_mpy import micropython
+from mktools.device.bundle_mpy import micropython, write_ota
 
 ROOT = Path(mktools.ROOT)
 TARGETS = ('telit', 'micropython')
@@ -131,7 +131,7 @@ def build(opts):
     graph = Graph(opts.lib, opts.app, target)
     if graph.module(opts.entry) is None:
         raise BundleError(f'{opts.app}: no entry module {opts.entry}.py')
-    wanted = {f'{PACKAGE}.{opts.board["dialect"]}'}
+    wanted = {f'{PACKAGE}.{opts.board["dialect"]}'} | service_backends(opts.board)
     # MicroPython imports modemkit.x through the package, so its __init__ goes along
     roots = [opts.entry] + ([PACKAGE] if target == 'micropython' else [])
     modules = graph.walk(roots, wanted)
@@ -144,6 +144,16 @@ def build(opts):
     else:
         micropython(bundle, modules, opts)
     return bundle
+
+
+def service_backends(board):
+    """The backend modules the board's service sections pick beyond the pure-Python default
+    ("http": "native" on a Telit board: modemkit.http_telit), which the app names only as data."""
+    cfg = board.get('http')
+    name = cfg.get('backend') if isinstance(cfg, dict) else cfg
+    if name == 'native':
+        name = board['dialect']
+    return {f'{PACKAGE}.http_{name}'} if name and name != 'py' else set()
 
 
 def telit_boot(opts, names, version, entry_stem, previous):
@@ -255,6 +265,10 @@ def register(commands):
                         '(deploy and upgrade fill it in from AT#ESCRIPT?)')
     p.add_argument('--out', required=True, metavar='DIR',
                    help='write manifest.json and device/ here (replaced if it exists)')
+    p.add_argument('--ota', action='store_true',
+                   help='MicroPython: also write DIR/ota/, what a web server serves for an '
+                        'over-the-air update (modemkit.ota): manifest.json and the slot\'s '
+                        'files beside it')
     p.set_defaults(run=run, parser=p)
     return p
 
@@ -264,6 +278,7 @@ def run(args, env=None):
     try:
         bundle = build(options_from(args, previous=args.previous))
         bundle.write(args.out)
+        ota = write_ota(bundle, Path(args.out) / 'ota') if args.ota else None
     except BundleError as e:
         print(f'modemkit bundle: {e}', file=sys.stderr)
         return 1
@@ -271,6 +286,9 @@ def run(args, env=None):
         print(f'  {f.name:<28} {f.size:>8} B  {f.sha256[:16]}  {f.origin}')
     print(f'{bundle.target} bundle of {bundle.app} {bundle.version}, slot {bundle.slot}: '
           f'{len(bundle.files)} files, {bundle.total} bytes -> {os.path.abspath(args.out)}')
+    if ota:
+        print(f'OTA update {ota["version"]}: {len(ota["files"])} files, {ota["total"]} bytes '
+              f'-> {os.path.abspath(args.out)}/ota/manifest.json')
     return 0
 
 

@@ -65,3 +65,44 @@ def micropython(bundle, modules, opts):
     bundle.entry_module = MPY_ENTRY
     bundle.freeze_manifest = render(opts.firmware / 'manifest.py', {
         'BASE': 'freeze', 'LIB_FILES': lib_files, 'APP_FILES': app_files})
+
+
+def ota_files(bundle):
+    """What an over-the-air update serves (modemkit.ota on the device): the slot's files by
+    their names inside the slot, and a manifest of them (version, entry, config, and each
+    file's name, size and SHA-256).  The board config leaves out the slot: the device picks
+    the one it is not running from."""
+    import hashlib
+    if bundle.target != 'micropython':
+        raise BundleError('--ota is for MicroPython bundles (a Telit module is upgraded '
+                          'through TCPATRUN: modemkit upgrade)')
+    prefix = bundle.slot + '/'
+    files = []
+    for f in bundle.files:
+        if not f.name.startswith(prefix):
+            continue                # main.py and boot.py stay: the device rewrites its own
+        data = f.data
+        if f.name == prefix + 'board.json':
+            cfg = json.loads(data)
+            cfg.get('bundle', {}).pop('slot', None)
+            data = json.dumps(cfg, indent=1).encode()
+        files.append((f.name[len(prefix):], data))
+    manifest = {'format': 1, 'target': 'micropython', 'version': bundle.version,
+                'app': bundle.app, 'entry': MPY_ENTRY, 'config': 'board.json',
+                'mpy': MPY_VERSION, 'total': sum(len(d) for _, d in files),
+                'files': [{'name': n, 'size': len(d), 'sha256': hashlib.sha256(d).hexdigest()}
+                          for n, d in files]}
+    return manifest, files
+
+
+def write_ota(bundle, out):
+    """The OTA tree under `out` (manifest.json and the files beside it), for any static web
+    server; returns the manifest."""
+    manifest, files = ota_files(bundle)
+    out = Path(out)
+    for name, data in files:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (out / 'manifest.json').write_text(json.dumps(manifest, indent=1) + '\n')
+    return manifest
