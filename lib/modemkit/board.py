@@ -16,7 +16,7 @@ def load(path):
     try:
         with open(path) as f:
             cfg = json.load(f)
-    except (IOError, OSError) as e:         # Python 2.7's IOError is not an OSError
+    except port.FileError as e:
         raise BoardError('cannot read board config %s: %s' % (path, e))
     except ValueError as e:
         raise BoardError('board config %s is not valid JSON: %s' % (path, e))

@@ -1,9 +1,9 @@
 """The MQTT client interface of mqtt.MQTT, backed by the Telit module's own client (#MQ*,
-IP Easy §13; Platform ID 30/37), so an on-module script leaves MQTT to the module.
+IP Easy s13; Platform ID 30/37), so an on-module script leaves MQTT to the module.
 
-The module takes the message as a quoted AT string argument (§13.5.1), so payloads must be text
+The module takes the message as a quoted AT string argument (s13.5.1), so payloads must be text
 without double quotes or line breaks (the telemetry app then sends key=value samples), and
-received payloads arrive as one line after `<<<` (§13.7.1). The module keeps the session; this
+received payloads arrive as one line after `<<<` (s13.7.1). The module keeps the session; this
 class configures it (#MQEN, #MQCFG, #MQCFG2, #MQWCFG), connects (#MQCONN), publishes
 (#MQPUBS: with QoS 1 its OK means the broker acknowledged), subscribes (#MQSUB/#MQUNS), reads
 what #MQRING announces (#MQREAD), and checks `#MQCONN?` every keepalive/2 to notice a lost
@@ -185,7 +185,7 @@ class TelitMQTT(object):
             except MQTTError as e:
                 self.log('mqtt: %r' % (e,))
                 continue
-            # #MQREAD: <inst>,<topic>,<len> / <<< / <payload>   (§13.7.1)
+            # #MQREAD: <inst>,<topic>,<len> / <<< / <payload>   (s13.7.1)
             if r.nlines >= 3 and self.on_message is not None:
                 topic = r.text(0, 1)
                 self.on_message(topic.encode(), r.line(2), 0)

@@ -15,6 +15,9 @@ Interface (every port module provides it):
   pin_write(pin, value)        drive a GPIO (the module's power key)
   const(x)                     MicroPython's compile-time constant (identity elsewhere)
   PLATFORM                     'micropython', 'telit' or 'cpython'
+  FileError                    what a failed open()/read of a file raises, for `except`:
+                               OSError, or (IOError, OSError) on 2.7, where open() raises IOError
+                               (not an OSError) and MicroPython has no name IOError at all
 A serial stream (returned by each port's opener) offers write(buf, n=None, off=0) -> int,
 readinto(buf) -> int (non-blocking: 0 when nothing is waiting), any() -> int, and
 wait_readable(ms) -> bool (ms < 0 waits without limit).

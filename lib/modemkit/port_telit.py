@@ -11,6 +11,7 @@ import MOD
 from modemkit.ticks import ticks_add, ticks_diff, TICKS_PERIOD
 
 PLATFORM = 'telit'
+FileError = (IOError, OSError)   # 2.7: open() raises IOError, os.* OSError
 _POLL_MS = 20
 
 
