@@ -17,7 +17,7 @@ import os
 import sys
 
 from mktools import ROOT
-from mktools.checks.py27 import SYMS, iter_files, leaves, parse, token
+from mktools.checks.py27 import SYMS, iter_files, leaves, parse_tree, token
 
 ALL = ('micropython', 'py27', 'cpython')
 
@@ -83,7 +83,8 @@ def _bound(leaf):
         return True
     kind = leaf.parent.type if leaf.parent is not None else None
     return kind in (SYMS.import_as_names, SYMS.dotted_name, SYMS.import_as_name,
-                    SYMS.dotted_as_name, SYMS.typedargslist, SYMS.varargslist,
+                    SYMS.dotted_as_name, SYMS.typedargslist, SYMS.varargslist, SYMS.parameters,
+                    SYMS.lambdef,
                     SYMS.tname) or (kind == SYMS.import_from and prev is not None)
 
 
@@ -94,7 +95,7 @@ def check_builtins(src, rel):
     for name in which:
         for n in MISSING[name]:
             lacking.setdefault(n, []).append(name)
-    tree = parse(src)
+    tree = parse_tree(src)
     if tree is None:
         return []               # the Python 2.7 check reports the syntax error
     names = [lf for lf in leaves(tree) if lf.type == token.NAME and lf.value in lacking

@@ -2,8 +2,8 @@
 2.7 interpreter; `make test` also runs the code on a real one (mktools.dev.testall, line py27).
 
 Each file must be ASCII (2.7 refuses a file with other bytes and no coding line, PEP 263; and
-ASCII keeps bundles small), must parse with lib2to3's Python 2 grammar (print as a statement: so `print(a, end='')`
-fails) and must not contain what that grammar still tolerates but Python 2.7 rejects or runs
+ASCII keeps bundles small), must parse with lib2to3's Python 2 grammar (print as a statement:
+so `print(a, end='')` fails) and must not contain what that grammar still tolerates but Python 2.7 rejects or runs
 differently:
   syntax:    f-strings, `nonlocal`, keyword-only parameters, annotations, `yield from`,
              `async`/`await`, walrus, starred assignment, `raise ... from ...`, digit separators
@@ -94,7 +94,7 @@ def _is_bytes_expr(value):
     return False
 
 
-def parse(src):
+def parse_tree(src):
     """The lib2to3 tree of src with the Python 2 grammar, None if it does not parse."""
     try:
         return _DRIVER.parse_string(src if src.endswith('\n') else src + '\n')

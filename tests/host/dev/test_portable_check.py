@@ -1,0 +1,72 @@
+"""The builtins check: a name one of a file's interpreters lacks is refused, with file and line,
+on error paths too; the port layer and single-interpreter files are judged by their own
+interpreter; the lists match the interpreters installed here."""
+import subprocess
+import sys
+
+import pytest
+
+from mktools import find_python27
+from mktools.checks.portable import MISSING, check_builtins, interpreters
+from mktools.dev import testall
+
+LIB = 'lib/modemkit/x.py'
+
+
+def test_ioerror_on_an_error_path_is_refused_with_file_and_line():
+    src = "def f():\n    try:\n        open('x')\n    except (IOError, OSError):\n        pass\n"
+    assert check_builtins(src, LIB) == [
+        'lib/modemkit/x.py:4: `IOError` is not a builtin on micropython: settle it in the port '
+        'layer (lib/modemkit/port*.py)']
+
+
+@pytest.mark.parametrize('src', [
+    "x = unicode(b)\n", "raise TimeoutError()\n", "n = long(3)\n", "e = FileNotFoundError\n",
+    "for i in xrange(3):\n    pass\n"])
+def test_names_missing_somewhere_are_refused(src):
+    assert check_builtins(src, LIB)
+
+
+@pytest.mark.parametrize('src', [
+    "x = obj.IOError\n",                            # an attribute, not the builtin
+    "f(unicode=1)\n",                               # a keyword argument
+    "IOError = OSError\nexcept_ = IOError\n",       # the file settles the name itself
+    "from modemkit.port import FileError\ntry:\n    pass\nexcept FileError:\n    pass\n",
+    "# except IOError in a comment\ns = 'IOError'\n",
+    "def f(file):\n    return file\n",
+])
+def test_what_is_not_a_builtin_use_passes(src):
+    assert check_builtins(src, LIB) == []
+
+
+def test_each_file_is_judged_by_the_interpreters_that_run_it():
+    assert interpreters('lib/modemkit/at.py') == ('micropython', 'py27', 'cpython')
+    assert interpreters('apps/telemetry/main.py') == ('micropython', 'py27', 'cpython')
+    assert interpreters('lib/modemkit/port_telit.py') == ('py27',)
+    assert interpreters('firmware/telit/boot.py') == ('py27',)
+    assert interpreters('firmware/mpy/main.py') == ('micropython',)
+    src = "try:\n    pass\nexcept (IOError, OSError):\n    pass\n"
+    assert check_builtins(src, 'lib/modemkit/port_telit.py') == []
+    assert check_builtins(src, 'firmware/telit/boot.py') == []
+    assert check_builtins(src, 'lib/modemkit/port_mpy.py')
+
+
+def _builtins(cmd):
+    return set(subprocess.run(cmd + ['-c', "import sys\ntry:\n    import builtins as b\n"
+                                            "except ImportError:\n    import __builtin__ as b\n"
+                                            "print(' '.join(dir(b)))"],
+                              capture_output=True, text=True, timeout=60, check=True).stdout.split())
+
+
+def test_the_lists_cover_the_interpreters_installed_here():
+    have = {'cpython': _builtins([sys.executable]),
+            'micropython': _builtins([testall._tool('micropython')])}
+    py27, _ = find_python27()
+    if py27:
+        have['py27'] = _builtins([py27])
+    union = set().union(*have.values())
+    for name, names in have.items():
+        lacking = {n for n in union - names if not n.startswith('_')
+                   and n not in ('True', 'False', 'None', 'copyright', 'credits', 'license',
+                                 'exit', 'quit', 'help', 'breakpoint', 'ViperTypeError')}
+        assert lacking <= MISSING[name], (name, sorted(lacking - MISSING[name]))
