@@ -9,7 +9,10 @@ import time
 import pytest
 
 from deploy_rig import APPS, Fleet, beacon_board, env_with_tools, telit_bundle
+from mktools import find_python27
 from mktools.sim.telit.mdmshim import to_bytes
+
+PYTHON27 = find_python27()[0]
 
 
 def test_mdm_send_takes_back_what_python_3_made_of_bytes():
@@ -20,9 +23,13 @@ def test_mdm_send_takes_back_what_python_3_made_of_bytes():
     assert to_bytes("b'not a repr") == b"b'not a repr"
 
 
-@pytest.fixture
-def module():
-    f = Fleet(1, config={'boot_s': 0.2})
+@pytest.fixture(params=['default', 'python3'])
+def module(request):
+    config = {'boot_s': 0.2}
+    if request.param == 'python3':
+        config['script_python'] = sys.executable
+    f = Fleet(1, config=config)
+    f.python = '2.7' if request.param == 'default' and PYTHON27 else '3.'
     yield f
     f.close()
 
@@ -41,7 +48,7 @@ def events(module, kind):
 
 
 SCRIPT = r'''
-import MDM, MOD, time
+import MDM, MOD, sys, time
 
 
 def at(cmd):
@@ -53,6 +60,7 @@ def at(cmd):
 
 
 at('ATE0\r')
+print('python %d.%d' % sys.version_info[:2])
 print('CGMR ' + at(str(bytearray(b'AT+CGMR\r'))).split()[0])
 f = open('/sys/made.txt', 'w')
 f.write('written by the script at %d' % MOD.secCounter())
@@ -94,6 +102,8 @@ def test_a_script_talks_at_on_mdm_and_shares_the_file_system(module):
         link.close()
     module.wait(lambda: events(module, 'script_exit'), 10, 'the script ends')
     out = module.output(0)
+    # the module runs Python 2.7: so does the emulator, when one is installed
+    assert [line for line in out if line.startswith('python ' + module.python)], out
     assert 'CGMR 12.00.026' in out
     assert 'clock ok 1' in out
     assert 'refused: file names have at most 16 characters' in out
