@@ -17,7 +17,9 @@ Interface (every port module provides it):
   PLATFORM                     'micropython', 'telit' or 'cpython'
   FileError                    what a failed open()/read of a file raises, for `except`:
                                OSError, or (IOError, OSError) on 2.7, where open() raises IOError
-                               (not an OSError) and MicroPython has no name IOError at all
+                               (not an OSError) and MicroPython has no name IOError at all. Name
+                               it alone (`except FileError:`): CPython 3 refuses a tuple nested
+                               in an except tuple, where 2.7 accepts it
 A serial stream (returned by each port's opener) offers write(buf, n=None, off=0) -> int,
 readinto(buf) -> int (non-blocking: 0 when nothing is waiting), any() -> int, and
 wait_readable(ms) -> bool (ms < 0 waits without limit).

@@ -54,7 +54,9 @@ class Queue(object):
             with open(self.path + '.h') as f:
                 parts = f.read().split()
             self.head, self.next_seq, self.dropped = int(parts[0]), int(parts[1]), int(parts[2])
-        except (FileError, ValueError, IndexError):
+        except FileError:
+            self.head = 0
+        except (ValueError, IndexError):
             self.head = 0
         try:
             size = os.stat(self.path + '.q')[6]

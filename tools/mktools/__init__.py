@@ -31,7 +31,9 @@ def find_python27():
         found.extend(sorted(glob.glob(os.path.join(root, 'versions', '2.7*', 'bin', 'python2.7'))))
     for exe in dict.fromkeys(found):
         try:
-            out = subprocess.run([exe, '-c', 'import sys; print(sys.version_info[:2] == (2, 7))'],
+            # -E -s: a PYTHONPATH meant for Python 3 (site-packages, .pth files) breaks 2.7
+            out = subprocess.run([exe, '-E', '-s', '-c',
+                                  'import sys; print(sys.version_info[:2] == (2, 7))'],
                                  capture_output=True, text=True, timeout=20).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             continue

@@ -104,7 +104,7 @@ class ScriptRunner:
         loop.add_reader(self.mdm, self._from_script)
         loop.add_reader(self.ctl, self._control)
         loop.add_reader(self.out, self._output)
-        self.modem.log('script_run', name=self.name, pid=self.proc.pid)
+        self.modem.log('script_run', name=self.name, pid=self.proc.pid, python=cmd[0])
         return True
 
     # -- MDM: the script's AT instance --------------------------------------------------------
