@@ -12,10 +12,9 @@ class BoardError(Exception):
 
 
 def load(path):
-    import json
     try:
         with open(path) as f:
-            cfg = json.load(f)
+            cfg = port.load_json(f)
     except port.FileError as e:
         raise BoardError('cannot read board config %s: %s' % (path, e))
     except ValueError as e:

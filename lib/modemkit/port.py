@@ -15,6 +15,8 @@ Interface (every port module provides it):
   pin_write(pin, value)        drive a GPIO (the module's power key)
   const(x)                     MicroPython's compile-time constant (identity elsewhere)
   PLATFORM                     'micropython', 'telit' or 'cpython'
+  load_json(f) -> object       json.load(f) with text as str (2.7's json gives unicode, which
+                               is not a str there and which bytes cannot be mixed with)
   FileError                    what a failed open()/read of a file raises, for `except`:
                                OSError, or (IOError, OSError) on 2.7, where open() raises IOError
                                (not an OSError) and MicroPython has no name IOError at all. Name

@@ -87,5 +87,10 @@ def pin_write(pin, value):
     raise OSError(95, 'no GPIO on a host: drop "power" from the board config')
 
 
+def load_json(f):
+    import json
+    return json.load(f)
+
+
 def data_path(name):
     return os.path.join(os.environ.get('MODEMKIT_DATA', '.'), name)

@@ -100,5 +100,10 @@ def pin_write(pin, value):
     Pin(pin, Pin.OUT).value(value)
 
 
+def load_json(f):
+    import json
+    return json.load(f)
+
+
 def data_path(name):
     return name

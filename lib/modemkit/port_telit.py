@@ -100,6 +100,22 @@ def pin_write(pin, value):
     GPIO.setIOvalue(pin, value)
 
 
+def load_json(f):
+    import json
+    return _native(json.load(f))
+
+
+def _native(v):
+    # 2.7's json gives unicode; AT commands and MQTT topics are built from str (bytes here)
+    if isinstance(v, unicode):
+        return v.encode('utf-8')
+    if isinstance(v, dict):
+        return dict((_native(k), _native(x)) for k, x in v.items())
+    if isinstance(v, list):
+        return [_native(x) for x in v]
+    return v
+
+
 def data_path(name):
     # Telit's script file system is flat (names <= 16 characters) under /sys.
     return '/sys/' + name

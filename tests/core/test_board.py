@@ -35,5 +35,9 @@ def test_an_unknown_dialect_is_a_board_error_with_the_path():
     assert str(e).startswith(path + ': "dialect" must be one of quectel, telit'), str(e)
 
 
-def test_a_good_file_loads():
-    assert load(write('{"dialect": "quectel", "apn": "internet"}'))['apn'] == 'internet'
+def test_a_good_file_loads_with_text_as_str():
+    cfg = load(write('{"dialect": "quectel", "apn": "internet", "mqtt": {"topics": ["a/b"]}}'))
+    assert cfg['apn'] == 'internet'
+    # 2.7's json gives unicode, which AT commands built from str cannot take in
+    assert type(cfg['apn']) is str and type(cfg['mqtt']['topics'][0]) is str
+    assert type(list(cfg['mqtt'].keys())[0]) is str

@@ -13,7 +13,9 @@ to an AT instance of its own: what the script sends is parsed there exactly like
 the serial port.  `--ctl-fd` carries the watchdog (MOD.watchdogEnable/Reset/Disable) to the
 emulator, which reboots the module when it expires; the emulator closing it ends this process
 (the module lost power).  `print` and tracebacks go to stdout/stderr, which the emulator keeps.
-Without `--mdm-fd` there is no module to talk to (MDM raises on use) and without `--ctl-fd` the
+With `--mdm-tcp HOST:PORT` instead, MDM is the serial line of an emulator started with
+`modemkit sim --dialect telit --tcp HOST:PORT`: the script drives the module as an on-module
+script drives its own.  Without either there is no module to talk to (MDM raises on use) and without `--ctl-fd` the
 watchdog goes nowhere: that is how `make test` runs the portable tests on 2.7 with `port_telit`.
 
 Where this runtime differs from the module's, for CPython's sake:
@@ -328,6 +330,8 @@ def main(argv=None):
     p.add_argument('--dir', required=True, help='the flat script directory')
     p.add_argument('--script', required=True, help='the script to run, in --dir')
     p.add_argument('--mdm-fd', type=int, help='socket of the MDM AT instance')
+    p.add_argument('--mdm-tcp', metavar='HOST:PORT',
+                   help="instead: MDM is the serial line of `modemkit sim --tcp HOST:PORT`")
     p.add_argument('--ctl-fd', type=int, help='control socket (watchdog, power)')
     p.add_argument('--adc', type=_adc, action='append', default=[], metavar='CH=MV',
                    help='GPIO.getADC(CH) answers MV millivolts (repeatable)')
@@ -338,6 +342,9 @@ def main(argv=None):
         argv = argv[:argv.index('--')]
     args = p.parse_args(argv)
     mdm = _socket(args.mdm_fd)
+    if args.mdm_tcp:
+        host, _, port = args.mdm_tcp.rpartition(':')
+        mdm = socket.create_connection((host, int(port)), 10)
     ctl = _socket(args.ctl_fd)
     if ctl is not None:
         watch = threading.Thread(target=_watch_ctl, args=(ctl,))
