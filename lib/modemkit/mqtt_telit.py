@@ -12,6 +12,7 @@ connection, reconnecting with the same back-off as mqtt.MQTT.
 from modemkit.at import Cmd, OK
 from modemkit.mqtt import (DOWN, CONNECTING, UP, STATE_NAMES, MQTTError, NotConnected,
                            PacketTooLarge)
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Event, Return
 
 MESSAGE_MAX = 256
@@ -80,15 +81,25 @@ class TelitMQTT(object):
         if len(msg) > MESSAGE_MAX or '"' in msg or '\r' in msg or '\n' in msg:
             raise PacketTooLarge('the module takes text up to %d characters without quotes or '
                                  'line breaks' % MESSAGE_MAX)
-        while self.state != UP:
-            if not (yield self.up.wait(timeout_ms)):
-                raise NotConnected('publish timed out (%s)' % STATE_NAMES[self.state])
-        try:
-            yield self._q('AT#MQPUBS=%d,"%s",%d,%d,"%s"' % (self.inst, _text(topic),
-                                                             1 if retain else 0, qos, msg))
-        except MQTTError as e:
-            self._lost(e)
-            raise
+        clock = self.sched.clock
+        deadline = None if timeout_ms is None else ticks_add(clock.ticks_ms(), timeout_ms)
+        while True:
+            while self.state != UP:
+                left = None if deadline is None else \
+                    max(0, ticks_diff(deadline, clock.ticks_ms()))
+                if not (yield self.up.wait(left)):
+                    raise NotConnected('publish timed out (%s)' % STATE_NAMES[self.state])
+            try:
+                yield self._q('AT#MQPUBS=%d,"%s",%d,%d,"%s"' % (self.inst, _text(topic),
+                                                                 1 if retain else 0, qos, msg))
+                break
+            except MQTTError as e:
+                # refused: the module's client lost the broker (after a PDP loss: +CME ERROR
+                # operation not allowed). QoS 1 promises delivery, as mqtt.MQTT's publish()
+                # does: again once reconnected, until timeout_ms
+                self._lost(e)
+                if not qos:
+                    raise
         self._pid = self._pid % 65535 + 1
         if qos and self.on_ack is not None:
             self.on_ack(self._pid)
