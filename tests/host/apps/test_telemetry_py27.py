@@ -20,6 +20,7 @@ import pytest
 from mktools import ROOT, find_python27
 from mktools.dev import demo
 
+pytestmark = pytest.mark.py27
 SHIM = os.path.join(ROOT, 'tools', 'mktools', 'sim', 'telit', 'mdmshim.py')
 COUNT = 40
 PERIOD_MS = 250

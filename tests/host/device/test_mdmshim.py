@@ -1,6 +1,8 @@
-"""The emulator runs the enabled Telit script under CPython (config `run_scripts`): MDM on its
-own AT instance, the flat directory kept equal to the script store, the MOD watchdog, a reboot
-killing the script; and the boot script on its own (crash counting without a previous script)."""
+"""The emulator runs the enabled Telit script (config `run_scripts`) under Python 2.7 when one is
+installed, as the module does, else CPython 3: MDM on its own AT instance, the flat directory
+kept equal to the script store, the MOD watchdog, a reboot killing the script; and the boot
+script on its own (crash counting without a previous script, falling back to the previous one).
+Under 2.7 these count in `make test`'s py27 line (marker py27)."""
 
 import subprocess
 import sys
@@ -23,7 +25,7 @@ def test_mdm_send_takes_back_what_python_3_made_of_bytes():
     assert to_bytes("b'not a repr") == b"b'not a repr"
 
 
-@pytest.fixture(params=['default', 'python3'])
+@pytest.fixture(params=[pytest.param('default', marks=pytest.mark.py27), 'python3'])
 def module(request):
     config = {'boot_s': 0.2}
     if request.param == 'python3':
@@ -130,6 +132,22 @@ def test_boot_script_without_a_previous_script_keeps_retrying(module, tmp_path):
     assert module.state(0, 'a_state.txt').split()[:2] in ([b'booting', b'9'],
                                                           [b'crashed', b'9'])
     assert b'RuntimeError: broken on purpose' in module.state(0, 'a_crash.txt')
+
+
+def test_boot_script_falls_back_to_the_previous_script_after_repeated_crashes(module, tmp_path):
+    board = beacon_board(tmp_path)
+    good, _ = telit_bundle(APPS / 'beacon', board, version='1')
+    module.preinstall(0, good)
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').startswith(b'alive 1'), 20,
+                'version 1 alive')
+    bad, _ = telit_bundle(APPS / 'broken', board, slot='b', version='2', previous='a_boot.py')
+    module.preinstall(0, bad)
+    module.wait(lambda: module.enabled(0) == 'a_boot.py', 30, 'the fall-back to a_boot.py')
+    assert module.state(0, 'b_state.txt').split()[:2] == [b'fallback', b'2']
+    assert module.state(0, 'mkfailed.txt') == b'b'
+    assert b'RuntimeError: broken on purpose' in module.state(0, 'b_crash.txt')
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').startswith(b'alive 1'), 20,
+                'version 1 alive again')
 
 
 def test_sim_cli_has_the_script_flags():

@@ -10,8 +10,10 @@
 - py27: a real CPython 2.7 (Telit's on-module Python; found on PATH or under pyenv) runs the
   portable tests, one process per module, and loads every on-target module of lib/ and apps/
   from its file as `import` does; Telit's built-in modules (MOD, MDM...) come from the emulator's
-  stand-in (mdmshim.py), so modemkit runs on its Telit port.  Without 2.7 the line says why it
-  was skipped, and fails under CI=true;
+  stand-in (mdmshim.py), so modemkit runs on its Telit port.  Then the host tests marked py27
+  (pytest -m py27): the Telit telemetry app end to end on 2.7 and the boot script's paths in the
+  emulator, which runs scripts under 2.7.  Without 2.7 the line says why it was skipped (the
+  marked tests then run in the cpython line), and fails under CI=true;
 - lint: the static checks of lib/, apps/, firmware/ and tests/core/: the Python 2.7 rules
   (ASCII, grammar; checks/py27) and builtins every interpreter running the file has
   (checks/portable), each problem as 'file:line: message';
@@ -153,6 +155,10 @@ def run_py27():
         if folder == os.path.join('lib', 'modemkit'):
             folder, name = 'lib', 'modemkit' + ('' if name == '__init__' else '.' + name)
         _run_module(res, rel, 'import', shim + ['--import', folder, name])
+    # the host tests that run on-target code under 2.7 (marker py27): the Telit app end to end,
+    # the boot script's start, crash and fall-back in the emulator
+    print('py27: pytest -m py27 (on-target code under %s)' % exe)
+    run_pytest([], res, 'py27')
     return res
 
 
@@ -172,13 +178,16 @@ def run_lint():
     return res
 
 
-def run_pytest(extra):
-    res = Result('cpython')
+def run_pytest(extra, res=None, marker=None):
+    """pytest over tests/ (only the tests `marker` selects), counted into res."""
+    res = res or Result('cpython')
     os.makedirs(BUILD, exist_ok=True)
-    xml = os.path.join(BUILD, 'junit-cpython.xml')
+    xml = os.path.join(BUILD, 'junit-%s.xml' % res.name)
     if os.path.exists(xml):
         os.remove(xml)
     cmd = [sys.executable, '-m', 'pytest', '-q', '--junitxml', xml] + extra
+    if marker:
+        cmd += ['-m', marker]
     rc = subprocess.run(cmd, cwd=ROOT).returncode
     if not os.path.exists(xml):
         res.failed += 1
@@ -218,7 +227,11 @@ def main(argv=None):
     if wanted('lint'):
         results.append(run_lint())
     if wanted('cpython'):
-        results.insert(0, run_pytest(args.pytest_args))
+        # with a 2.7 here, the py27 line runs the tests marked py27 (without one, they run
+        # here, their scripts under CPython 3)
+        py27_here = find_python27()[0] is not None
+        results.insert(0, run_pytest(args.pytest_args,
+                                     marker='not py27' if py27_here else None))
     print()
     for r in results:
         print(r.line())
