@@ -236,6 +236,7 @@ class Cmd(object):
     length_field = 0              # which field of the `expect` line holds the length
     put = None                    # or put(buf, start, end) receives the payload
     stream = None                 # consumer of an open-ended stream its OK opens
+    body = None                   # consumer of an answer that starts with payload, not lines
 
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
                  sink=None, length_field=0, size=None, put=None, stream=None):
@@ -486,6 +487,11 @@ class Channel(object):
         self.resp._reset()
         self.uart.write(cmd.buf, cmd.n)
         self.uart.write(_CR)
+        if cmd.body is not None:
+            # an answer with no header line before its payload (Telit #HTTPRCV, IP Easy
+            # s10.4.1): every byte from here on is the consumer's, as in read_raw(-1), until it
+            # returns how many it used; the final result code after them is parsed as a line
+            self.read_raw(-1, cmd.body)
         self._deadline = ticks_add(self.sched.clock.ticks_ms(), cmd.timeout_ms)
         if self._reader is not None:
             self.sched.wake(self._reader, False)   # it may be waiting without a deadline

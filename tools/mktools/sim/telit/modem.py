@@ -27,6 +27,7 @@ from mktools.sim.telit.listen import ListenCommands
 from mktools.sim.telit.mqtt import MqttCommands
 from mktools.sim.telit.pdp import PdpCommands
 from mktools.sim.telit.scripts import ScriptStoreMixin
+from mktools.sim.telit.services.http import HttpCommands
 from mktools.sim.telit.socket_data import CAUSE_NONE
 from mktools.sim.telit.sockets import SocketCommands
 
@@ -108,7 +109,8 @@ class TelitModule:
         self.mqtt = []
 
 
-class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, MqttCommands, Modem):
+class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, MqttCommands,
+                  HttpCommands, Modem):
     """A Telit module speaking IP Easy (see the module docstring for the variants)."""
 
     dialect = 'telit'
@@ -150,6 +152,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
         self.reset_sockets()
         self.reset_ftp()
         self.reset_mqtt()
+        self.reset_http()
 
     def spawn_instance(self):
         """Another AT parser of this module (AT1/AT2, a TCPATRUN session): it shares NVM,
@@ -170,6 +173,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
     def services_lost(self, cid):
         self.ftp_services_lost(cid)
         self.drop_mqtt(cid)
+        self.http_services_lost(cid)
 
     def power_on(self):
         # T-IPE gives no start-up URC; the 4G attach and #SGACTCFG auto-activation run again
@@ -181,6 +185,7 @@ class TelitIpEasy(PdpCommands, SocketCommands, ListenCommands, FtpCommands, Mqtt
             sock.close(abort=True)
         self.drop_ftp()
         self.drop_mqtt()
+        self.drop_http()
         self.module.active.clear()
 
     def at_cgatt(self, op, args):
