@@ -1,7 +1,7 @@
 """Run the portable test modules (tests/core/test_*.py) on interpreters without pytest.
 
     micropython -X heapsize=64K tests/run_portable.py [--root DIR] [test_module ...]
-    python2.7 tests/run_portable.py [--root DIR] --import FOLDER MODULE
+    python tests/run_portable.py [--root DIR] --import FOLDER MODULE
 
 --root names the tree holding lib/ and tests/core/ (default: this checkout); `make test` points it
 at build/mpy, where mpy-cross has compiled both, as a device would run them. Each module's functions named test_* run in order; a test passes if it returns, fails if it

@@ -51,11 +51,14 @@ def test_each_file_is_judged_by_the_interpreters_that_run_it():
     assert check_builtins(src, 'lib/modemkit/port_mpy.py')
 
 
+DIR_BUILTINS = ("try:\n    import builtins as b\nexcept ImportError:\n"
+                "    import __builtin__ as b\nprint(' '.join(dir(b)))")
+
+
 def _builtins(cmd):
-    return set(subprocess.run(cmd + ['-c', "import sys\ntry:\n    import builtins as b\n"
-                                            "except ImportError:\n    import __builtin__ as b\n"
-                                            "print(' '.join(dir(b)))"],
-                              capture_output=True, text=True, timeout=60, check=True).stdout.split())
+    out = subprocess.run(cmd + ['-c', DIR_BUILTINS], capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    return set(out.split())
 
 
 def test_the_lists_cover_the_interpreters_installed_here():
@@ -63,7 +66,7 @@ def test_the_lists_cover_the_interpreters_installed_here():
             'micropython': _builtins([testall._tool('micropython')])}
     py27, _ = find_python27()
     if py27:
-        have['py27'] = _builtins([py27])
+        have['py27'] = _builtins([py27, '-E', '-s'])
     union = set().union(*have.values())
     for name, names in have.items():
         lacking = {n for n in union - names if not n.startswith('_')

@@ -3,8 +3,8 @@
 
 Each file must be ASCII (2.7 refuses a file with other bytes and no coding line, PEP 263; and
 ASCII keeps bundles small), must parse with lib2to3's Python 2 grammar (print as a statement:
-so `print(a, end='')` fails) and must not contain what that grammar still tolerates but Python 2.7 rejects or runs
-differently:
+so `print(a, end='')` fails) and must not contain what that grammar still tolerates but Python
+2.7 rejects or runs differently:
   syntax:    f-strings, `nonlocal`, keyword-only parameters, annotations, `yield from`,
              `async`/`await`, walrus, starred assignment, `raise ... from ...`, digit separators
   semantics: `return <value>` in a generator (a SyntaxError on 2.7), `print` with several

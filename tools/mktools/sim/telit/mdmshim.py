@@ -15,8 +15,9 @@ emulator, which reboots the module when it expires; the emulator closing it ends
 (the module lost power).  `print` and tracebacks go to stdout/stderr, which the emulator keeps.
 With `--mdm-tcp HOST:PORT` instead, MDM is the serial line of an emulator started with
 `modemkit sim --dialect telit --tcp HOST:PORT`: the script drives the module as an on-module
-script drives its own.  Without either there is no module to talk to (MDM raises on use) and without `--ctl-fd` the
-watchdog goes nowhere: that is how `make test` runs the portable tests on 2.7 with `port_telit`.
+script drives its own.  Without either there is no module to talk to (MDM raises on use), and
+without `--ctl-fd` the watchdog goes nowhere: that is how `make test` runs the portable tests on
+2.7 with `port_telit`.
 
 Where this runtime differs from the module's, for CPython's sake:
 - `time.clock()` counts seconds since the script started, as on the module (gone from CPython 3
