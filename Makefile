@@ -17,7 +17,7 @@ sysdeps:
 	@$(PYTHON) tools/sysdeps.py
 
 demo: $(VENV)/.installed sysdeps
-	$(PY) -m mktools.dev.demo
+	$(PY) -m mktools.cli demo $(ARGS)
 
 test: $(VENV)/.installed sysdeps
 	$(PY) -m mktools.dev.testall

@@ -19,8 +19,14 @@ def load(path):
         raise BoardError('cannot read board config %s: %s' % (path, e))
     except ValueError as e:
         raise BoardError('board config %s is not valid JSON: %s' % (path, e))
+    if not isinstance(cfg, dict):
+        raise BoardError('board config %s: not a JSON object' % path)
     if cfg.get('dialect') not in DIALECTS:
         raise BoardError('%s: "dialect" must be one of %s' % (path, ', '.join(sorted(DIALECTS))))
+    # the sections board.modem() reads; the host tools check every key (modemkit board check)
+    for key in ('serial', 'power'):
+        if not isinstance(cfg.get(key, {}), dict):
+            raise BoardError('%s: "%s" must be an object' % (path, key))
     return cfg
 
 

@@ -6,7 +6,7 @@ import time
 from modemkit.ticks import ticks_add, ticks_diff, TICKS_PERIOD
 
 PLATFORM = 'cpython'
-FileError = OSError              # IOError is an alias of OSError since 3.3
+FileError = (OSError,)           # IOError is an alias of OSError since 3.3
 _T0 = time.monotonic()
 
 

@@ -5,7 +5,7 @@ import select
 from micropython import const
 
 PLATFORM = 'micropython'
-FileError = OSError              # MicroPython has no IOError
+FileError = (OSError,)           # MicroPython has no IOError
 ticks_ms = time.ticks_ms
 ticks_add = time.ticks_add
 ticks_diff = time.ticks_diff

@@ -42,3 +42,8 @@ def find_python27():
     if not found:
         return None, 'no python2.7 on PATH nor under pyenv (pyenv install 2.7.18)'
     return None, 'none of %s runs as Python 2.7' % ', '.join(dict.fromkeys(found))
+
+
+class CommandError(Exception):
+    """Input a command cannot use, or a request it refuses: `modemkit` prints the message (one
+    line per line of it, prefixed with the command) and exits with status 1, no traceback."""

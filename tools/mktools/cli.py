@@ -3,10 +3,16 @@
 Each command module has `register(commands)`, which adds its subparser (options, help) and sets
 `run(args, env)` as what the subcommand does; `modemkit --help` and `modemkit X --help` both come
 from this one parser.  A module's own `main(argv)` goes through here too.
+
+Bad input ends here as one line a problem on stderr, `modemkit COMMAND: message`, exit status 1:
+a command raises `mktools.CommandError` (its own error classes derive from it) and an OSError
+(a file, a port, a host) says what the system refused.  `--debug` shows the traceback instead.
 """
 import argparse
 import importlib
 import sys
+
+from mktools import CommandError
 
 COMMANDS = (
     'mktools.sim.cli',
@@ -14,7 +20,10 @@ COMMANDS = (
     'mktools.device.deploy',
     'mktools.device.upgrade',
     'mktools.device.smscli',
+    'mktools.device.boardcfg',
+    'mktools.dev.demo',
 )
+FAILED = 1
 
 
 def build_parser():
@@ -23,6 +32,8 @@ def build_parser():
         description='Host tools for modemkit devices: the modem emulator, bundles, deploys and '
                     'remote upgrades.',
         epilog="'modemkit COMMAND --help' describes a command's options.")
+    p.add_argument('--debug', action='store_true',
+                   help='show the traceback of an error instead of its one line')
     commands = p.add_subparsers(title='commands', metavar='COMMAND', dest='command',
                                 required=True)
     for name in COMMANDS:
@@ -33,7 +44,31 @@ def build_parser():
 def main(argv=None, env=None):
     """Run `modemkit ARGV...` (default: sys.argv[1:]); returns the exit status."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    return args.run(args, env)
+    try:
+        return args.run(args, env)
+    except (CommandError, OSError) as e:
+        if args.debug:
+            raise
+        return fail(args.command, e)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f'modemkit {args.command}: interrupted', file=sys.stderr)
+        return 130
+
+
+def describe(error):
+    """The text of an error: an OSError's strerror and file name, not its errno tuple."""
+    if isinstance(error, OSError) and error.strerror:
+        names = [n for n in (error.filename, error.filename2) if n]
+        return f'{" -> ".join(map(str, names))}: {error.strerror}' if names else error.strerror
+    return str(error) or type(error).__name__
+
+
+def fail(command, error):
+    for line in describe(error).splitlines() or ['']:
+        print(f'modemkit {command}: {line}', file=sys.stderr)
+    return FAILED
 
 
 if __name__ == '__main__':

@@ -2,18 +2,24 @@
 drives an emulated Quectel module through a pseudo-terminal; the module's sockets reach a local
 mosquitto; an independent subscriber (paho-mqtt) shows what arrives.
 
-    python -m mktools.dev.demo [--count N] [--period MS] [--heap SIZE]
-    python -m mktools.dev.demo --serial /dev/ttyUSB0 --board boardcfg/rp2040-ec21.json \\
-                           --broker mqtt.example.com:1883        (real module, real broker)
+    modemkit demo [--count N] [--period MS] [--heap SIZE]    (make demo ARGS="--count 10")
+    modemkit demo --serial /dev/ttyUSB0 --board boardcfg/rp2040-ec21.json \\
+                  --broker mqtt.example.com:1883        (real module, real broker)
 
 Each received sample prints as a line: device, sequence number, latency (sample time to
 arrival, once the device has NTP time; NTP via the module has 1 s resolution, so it reads up to
 a second high), gaps and duplicates so far, the modem state the device reported, and its queue
-length. At the end: 'received N samples, L lost, D duplicates'.
+length. At the end, also when interrupted: 'received N samples, L lost, D duplicates'.
+
+The app runs on the MicroPython unix port of this machine: a board's ADC sensors and power-key
+pin do not exist here, so the demo simulates those sensors and leaves the power key alone (and
+says so).  Interrupting it (Ctrl-C, SIGTERM) at any moment stops every process it started and
+removes its temporary folder.
 """
 import argparse
 import json
 import os
+import queue
 import shutil
 import signal
 import socket
@@ -23,13 +29,17 @@ import tempfile
 import threading
 import time
 
-from mktools import ROOT
+from mktools import ROOT, CommandError
 from mktools.dev import romrun
+from mktools.device import boardcfg
 
 DEFAULT_BOARD = os.path.join(ROOT, 'boardcfg', 'desktop-quectel.json')
 # The heap cap of the telemetry app: its bytecode runs from a ROM filesystem, as from flash on a
 # device (mktools.dev.romrun); the heap holds what the code creates (README, "Memory").
 HEAP = '64K'
+# A board's own buffers (rp2040-ec21: 1 KiB each way) on the 64-bit unix port, whose objects are
+# about twice a 32-bit board's, need more.
+BIG_HEAP = '128K'
 
 
 def tool(name):
@@ -56,6 +66,10 @@ tools_env = romrun.child_env
 
 
 class MissingBroker(RuntimeError):
+    pass
+
+
+class DemoError(CommandError):
     pass
 
 
@@ -87,7 +101,11 @@ class Broker:
     def start(self):
         self.proc = subprocess.Popen([self.exe, '-c', self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        wait_port(self.port, 'mosquitto')
+        try:
+            wait_port(self.port, 'mosquitto')
+        except BaseException:       # an interrupt while it starts must not leave it running
+            self.stop()
+            raise
 
     def stop(self):
         stop(self.proc)
@@ -169,10 +187,32 @@ class Watcher:
         # persistent: what arrives while the watcher reconnects is kept for it by the broker
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
                                   client_id='modemkit-demo-watcher', clean_session=not persistent)
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(prefix + '/#', qos=1)
+        self.connected = threading.Event()
+        self.refused = None
+        self.prefix = prefix
+        self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
-        self.client.connect(host, port)
+        try:
+            self.client.connect(host, port)
+        except OSError as e:
+            raise DemoError('cannot reach the MQTT broker %s:%d: %s (check --broker HOST:PORT)'
+                            % (host, port, e.strerror or e)) from None
         self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, rc, props):
+        if rc.is_failure:
+            self.refused = str(rc)
+        else:
+            client.subscribe(self.prefix + '/#', qos=1)
+        self.connected.set()
+
+    def wait_connected(self, where, timeout_s=10):
+        """Raise DemoError unless the broker accepted the subscriber within timeout_s."""
+        if not self.connected.wait(timeout_s):
+            raise DemoError('the MQTT broker %s did not answer in %d s' % (where, timeout_s))
+        if self.refused:
+            raise DemoError('the MQTT broker %s refused the connection: %s'
+                            % (where, self.refused))
 
     def _on_message(self, client, userdata, msg):
         parts = msg.topic.split('/')
@@ -208,7 +248,8 @@ class Watcher:
 
     def _print(self, line):
         if not self.quiet:
-            print(line, flush=True)
+            sys.stdout.write(line + '\n')     # one write: lines of two threads never mix
+            sys.stdout.flush()
 
     def lost(self):
         return sum(max(s) - len(s) for s in self.seen.values() if s)
@@ -218,91 +259,198 @@ class Watcher:
         self.client.disconnect()
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(prog='make demo', description=__doc__.split('\n\n')[0])
-    ap.add_argument('--count', type=int, default=30, help='stop after N samples (default 30)')
-    ap.add_argument('--period', type=int, default=1000,
-                    help='sampling period in ms (default 1000)')
-    ap.add_argument('--heap', default=HEAP,
-                    help='MicroPython heap cap (default %s)' % HEAP)
-    ap.add_argument('--board', default=DEFAULT_BOARD, help='board config (JSON)')
-    ap.add_argument('--serial', help='a real serial port instead of the emulated module')
-    ap.add_argument('--broker', help='HOST:PORT of a real broker instead of a local mosquitto')
-    ap.add_argument('--quiet', action='store_true', help='print only the summary line')
-    args = ap.parse_args(argv)
+def broker_address(text):
+    host, sep, port = text.rpartition(':')
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError('%r: expected HOST:PORT' % text)
+    return host, int(port)
 
-    work = tempfile.mkdtemp(prefix='modemkit-demo-')
-    procs = []
-    broker = watcher = None
+
+def register(commands):
+    """Add `modemkit demo` to the one `modemkit` parser (mktools.cli)."""
+    p = commands.add_parser(
+        'demo', help='the telemetry app end to end: emulated module, MQTT broker, subscriber',
+        description=__doc__.split('\n\n')[0],
+        epilog='`make demo` runs it with the defaults; make demo ARGS="--count 10 --period 500" '
+               'passes options.')
+    p.add_argument('--count', type=int, default=30, help='stop after N samples (default 30)')
+    p.add_argument('--period', type=int, default=1000,
+                   help='sampling period in ms (default 1000)')
+    p.add_argument('--heap',
+                   help='MicroPython heap cap (default %s; %s for a board whose rx_size + '
+                        'tx_size pass 512 bytes)' % (HEAP, BIG_HEAP))
+    p.add_argument('--board', default=DEFAULT_BOARD, metavar='FILE',
+                   help='board config (default boardcfg/desktop-quectel.json)')
+    p.add_argument('--serial', metavar='DEVICE',
+                   help='a real module\'s serial port instead of the emulated module')
+    p.add_argument('--broker', type=broker_address, metavar='HOST:PORT',
+                   help='a real broker instead of a local mosquitto')
+    p.add_argument('--quiet', action='store_true', help='print only the summary line')
+    p.set_defaults(run=run, parser=p)
+    return p
+
+
+def for_unix_port(cfg):
+    """What of the board exists only on the board: ADC sensors become simulated ones and the
+    power key is left alone (the unix port has no machine.ADC or Pin).  Returns the notes."""
+    notes = []
+    real = [s for s in cfg.get('sensors', []) if s.get('kind') != 'sim']
+    if real:
+        cfg['sensors'] = [s if s.get('kind') == 'sim' else
+                          {'name': s['name'], 'kind': 'sim', 'base': 20.0, 'swing': 1.0}
+                          for s in cfg['sensors']]
+        notes.append('sensors %s (%s) exist only on the board: simulated here (use "kind": '
+                     '"sim" sensors in the board config to choose the values)'
+                     % (', '.join(s['name'] for s in real),
+                        ', '.join(sorted({s['kind'] for s in real}))))
+    if cfg.pop('power', None) is not None:
+        notes.append('the power-key pin exists only on the board: not driven here (power '
+                     'the module yourself)')
+    return notes
+
+
+def run(args, env=None):
+    """`modemkit demo` with parsed `args`; returns the exit status (0: every sample arrived)."""
+    cfg = boardcfg.load(args.board)
+    if 'mqtt' not in cfg:
+        raise DemoError('%s: no "mqtt" section; the telemetry app publishes there' % args.board)
+    if args.count < 1 or args.period < 1:
+        raise DemoError('--count and --period must be at least 1')
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    state = {'work': None, 'procs': [], 'broker': None, 'watcher': None}
+    old_int = signal.getsignal(signal.SIGINT)
+
+    def hold():
+        # from the first interrupt on, a second one must not cut the summary or the clean-up
+        if main_thread:
+            for s in QUIT:
+                signal.signal(s, signal.SIG_IGN)
+
     try:
-        with open(args.board) as f:
-            cfg = json.load(f)
-        if args.broker:
-            host, _, port = args.broker.rpartition(':')
-            mhost, mport = host, int(port)
-            cfg['mqtt'].update(host=host, port=mport)
-        else:
-            try:
-                broker = Broker(work)
-            except MissingBroker as e:
-                raise SystemExit('demo: %s, or pass --broker HOST:PORT' % e)
-            mhost, mport = '127.0.0.1', broker.port
-            cfg['mqtt']['port'] = broker.port
-        tcfg = cfg.setdefault('telemetry', {})
-        tcfg.update(period_ms=args.period, queue_path=os.path.join(work, 'queue'))
-        if args.serial:
-            cfg['serial']['port'] = args.serial
-        else:
-            sntp = SntpServer()
-            tcfg.update(ntp='time.test', ntp_port=sntp.port)
-            link = os.path.join(work, 'ttyMODEM')
-            cfg['serial']['port'] = link
-            sim = subprocess.Popen(
-                [sys.executable, '-m', 'mktools.sim.cli', '--dialect', cfg['dialect'],
-                 '--pty', link, '--host', 'broker.test=127.0.0.1',
-                 '--host', 'time.test=127.0.0.1']
-                + (['--variant', cfg['variant']] if cfg.get('variant') else []),
-                cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                env=tools_env())
-            procs.append(sim)
-            print(sim.stdout.readline().strip(), flush=True)
-        board = os.path.join(work, 'board.json')
-        with open(board, 'w') as f:
-            json.dump(cfg, f)
-        watcher = Watcher(mhost, mport, cfg['mqtt'].get('prefix', 'modemkit'), args.quiet)
-        print('demo: telemetry app on MicroPython (heap %s), %d samples every %d ms'
-              % (args.heap, args.count, args.period), flush=True)
-        app = subprocess.Popen(app_command(board, args.count, args.heap), cwd=work,
-                               env=tools_env(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        procs.append(app)
-        deadline = time.monotonic() + 60 + args.count * args.period / 1000 * 3
-        for line in app.stdout:
-            if not args.quiet:
-                print('device: ' + line.rstrip(), flush=True)
-            if time.monotonic() > deadline:
-                print('demo: time is up', flush=True)
-                break
-        app.wait(10)
-        end = time.monotonic() + 10
-        while watcher.samples < args.count and time.monotonic() < end:
-            time.sleep(0.1)
-        lost = watcher.lost() + max(0, args.count - watcher.samples - watcher.lost())
-        print('received %d samples, %d lost, %d duplicates'
-              % (watcher.samples, lost, watcher.duplicates), flush=True)
-        return 0 if watcher.samples == args.count and lost == 0 else 1
+        return _run(args, cfg, state)
     except KeyboardInterrupt:
+        hold()
+        watcher = state['watcher']
+        if watcher is not None:
+            watcher.stop()              # nothing more printed after the summary
+            state['watcher'] = None
+            print('received %d samples, %d lost, %d duplicates (interrupted)'
+                  % (watcher.samples, watcher.lost(), watcher.duplicates), flush=True)
         return 130
     finally:
-        if watcher is not None:
-            watcher.stop()
-        for p in procs:
-            stop(p)
-        if broker is not None:
-            broker.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        hold()
+        try:
+            if state['watcher'] is not None:
+                state['watcher'].stop()
+            for p in state['procs']:
+                stop(p)
+            if state['broker'] is not None:
+                state['broker'].stop()
+            if state['work']:
+                shutil.rmtree(state['work'], ignore_errors=True)
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, old_int)
+                signal.signal(signal.SIGTERM, previous_term)
+
+
+QUIT = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run(args, cfg, state):
+    work = state['work'] = tempfile.mkdtemp(prefix='modemkit-demo-')
+    procs = state['procs']
+    if not args.heap:
+        big = cfg.get('rx_size', 1024) + cfg.get('tx_size', 1024) > 512
+        args.heap = BIG_HEAP if big else HEAP
+    if args.serial and not args.broker:
+        raise DemoError('--serial: a real module cannot reach the local broker on 127.0.0.1; '
+                        'give --broker HOST:PORT (a broker it can reach)')
+    for note in for_unix_port(cfg):
+        print('demo: ' + note, flush=True)
+    if args.broker:
+        mhost, mport = args.broker
+        cfg['mqtt'].update(host=mhost, port=mport)
+    else:
+        try:
+            state['broker'] = broker = Broker(work)
+        except MissingBroker as e:
+            raise DemoError('%s, or pass --broker HOST:PORT' % e) from None
+        mhost, mport = '127.0.0.1', broker.port
+        # the emulator maps broker.test to 127.0.0.1 (below), whatever the board names
+        cfg['mqtt'].update(host='broker.test', port=broker.port)
+    watcher = state['watcher'] = Watcher(mhost, mport, cfg['mqtt'].get('prefix', 'modemkit'),
+                                         args.quiet)
+    watcher.wait_connected('%s:%d' % (mhost, mport))
+    tcfg = cfg.setdefault('telemetry', {})
+    tcfg.update(period_ms=args.period, queue_path=os.path.join(work, 'queue'))
+    serial = cfg.setdefault('serial', {})
+    if args.serial:
+        serial['port'] = args.serial
+    else:
+        sntp = SntpServer()
+        tcfg.update(ntp='time.test', ntp_port=sntp.port)
+        link = os.path.join(work, 'ttyMODEM')
+        serial['port'] = link
+        sim = subprocess.Popen(
+            [sys.executable, '-m', 'mktools.sim.cli', '--dialect', cfg['dialect'],
+             '--pty', link, '--host', 'broker.test=127.0.0.1',
+             '--host', 'time.test=127.0.0.1']
+            + (['--variant', cfg['variant']] if cfg.get('variant') else []),
+            cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            env=tools_env())
+        procs.append(sim)
+        started = sim.stdout.readline().strip()
+        if not started:
+            raise DemoError('the module emulator did not start (its message is above)')
+        print(started, flush=True)
+    board = os.path.join(work, 'board.json')
+    with open(board, 'w') as f:
+        json.dump(cfg, f)
+    print('demo: telemetry app on MicroPython (heap %s), %d samples every %d ms'
+          % (args.heap, args.count, args.period), flush=True)
+    app = subprocess.Popen(app_command(board, args.count, args.heap), cwd=work,
+                           env=tools_env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    procs.append(app)
+    deadline = time.monotonic() + 60 + args.count * args.period / 1000 * 3
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in app.stdout] + [lines.put(None)],
+                     daemon=True).start()
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            line = lines.get(timeout=max(left, 0.01))
+        except queue.Empty:
+            line = ''
+        if line is None:
+            break
+        if line and not args.quiet:
+            print('device: ' + line.rstrip(), flush=True)
+        if time.monotonic() > deadline:
+            print('demo: time is up', flush=True)
+            break
+    stop(app)
+    end = time.monotonic() + 10
+    while watcher.samples < args.count and time.monotonic() < end:
+        time.sleep(0.1)
+    lost = watcher.lost() + max(0, args.count - watcher.samples - watcher.lost())
+    print('received %d samples, %d lost, %d duplicates'
+          % (watcher.samples, lost, watcher.duplicates), flush=True)
+    return 0 if watcher.samples == args.count and lost == 0 else 1
+
+
+def main(argv=None):
+    """`modemkit demo ARGV...` (default: sys.argv[1:]); returns the exit status."""
+    from mktools import cli
+    return cli.main(['demo'] + list(sys.argv[1:] if argv is None else argv))
 
 
 if __name__ == '__main__':
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     sys.exit(main())

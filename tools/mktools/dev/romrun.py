@@ -59,7 +59,7 @@ def _files(src):
     for dirpath, dirs, files in os.walk(src):
         dirs[:] = sorted(d for d in dirs if d != '__pycache__')
         for f in sorted(files):
-            if not f.endswith('.pyc'):
+            if not f.endswith(('.pyc', '.pyi')) and f != 'py.typed':    # types: host only
                 full = os.path.join(dirpath, f)
                 yield os.path.relpath(full, src), full
 

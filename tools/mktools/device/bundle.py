@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mktools
+from mktools.device import boardcfg
 from mktools.device.bundle_graph import PACKAGE, SLOTS, BundleError, Graph, flat_names, flatten
 from mktools.device.bundle_layout import (Bundle, BundleFile, TelitNames, device_config,
                                           render, slot_of)
@@ -65,6 +66,22 @@ def target_for(board):
     """telit for a board whose app runs on the module itself (serial port MDM/MDM2)."""
     port = board.get('serial', {}).get('port')
     return 'telit' if board['dialect'] == 'telit' and port in ('MDM', 'MDM2') else 'micropython'
+
+
+def check_target(path, board, wanted, how):
+    """Refuse a board whose app does not run where `wanted` (telit, micropython) puts it; `how`
+    names the command's way in (e.g. '#WSCRIPT', 'mpremote')."""
+    port = board.get('serial', {}).get('port', 'MDM')
+    if target_for(board) == wanted:
+        return
+    if wanted == 'telit':
+        raise BundleError(f'{path}: not a Telit on-module board (dialect {board["dialect"]}, '
+                          f'serial port {port!r}); {how} needs "dialect": "telit" and serial '
+                          f'port MDM or MDM2 (a MicroPython board gets apps through mpremote: '
+                          f'modemkit deploy)')
+    raise BundleError(f'{path}: a Telit on-module board (serial port {port!r}) runs Telit '
+                      f'Python 2.7, not MicroPython: {how} cannot install on it (use '
+                      f'modemkit deploy --target telit, or upgrade)')
 
 
 def lib_version(lib):
@@ -179,14 +196,17 @@ def _telit(bundle, graph, modules, opts):
 
 # -- CLI ----------------------------------------------------------------------------------------
 
-def add_build_options(p, slot_choice=True):
-    """The options every command that builds a bundle takes (bundle, deploy, upgrade)."""
+def add_build_options(p, slot_choice=True, target_choice=True):
+    """The options every command that builds a bundle takes (bundle, deploy, upgrade); without
+    target_choice (upgrade: Telit only) no --target and no MicroPython options."""
     p.add_argument('app', help='the app: a directory, or a name under apps/ (e.g. telemetry)')
     p.add_argument('--board', required=True, metavar='FILE',
                    help='board config (boardcfg/*.json): dialect, serial port, APN, MQTT...')
-    p.add_argument('--target', choices=TARGETS,
-                   help='telit (on-module Python) or micropython (an MCU beside the modem); '
-                        'default: telit when the board\'s serial port is MDM, else micropython')
+    if target_choice:
+        p.add_argument('--target', choices=TARGETS,
+                       help='telit (on-module Python) or micropython (an MCU beside the modem); '
+                            'default: telit when the board\'s serial port is MDM, else '
+                            'micropython')
     p.add_argument('--entry', default='main', metavar='MODULE',
                    help='the app module whose main(config_path) starts it (default: main)')
     p.add_argument('--version', metavar='TEXT',
@@ -204,19 +224,22 @@ def add_build_options(p, slot_choice=True):
                         'start healthy (default 120)')
     p.add_argument('--crash-delay-s', type=float, default=10, metavar='S',
                    help='seconds between a crash and the reboot that retries (default 10)')
-    p.add_argument('--march', metavar='ARCH',
-                   help='MicroPython: mpy-cross -march (e.g. armv6m) for native code; '
-                        'default: bytecode only')
+    if target_choice:
+        p.add_argument('--march', metavar='ARCH',
+                       help='MicroPython: mpy-cross -march (e.g. armv6m) for native code; '
+                            'default: bytecode only')
     p.add_argument('--no-py27-check', dest='check', action='store_false',
                    help='Telit: skip the Python 2.7 check of the flattened files')
 
 
 def options_from(args, slot='a', previous=''):
-    return Options(app=app_dir(args.app), board=load_board(args.board), target=args.target or '',
+    """Options from parsed arguments; the board config is checked against the schema first."""
+    return Options(app=app_dir(args.app), board=boardcfg.load(args.board),
+                   target=getattr(args, 'target', None) or '',
                    slot=getattr(args, 'slot', None) or slot, version=args.version or '',
                    entry=args.entry, previous=previous, max_tries=args.max_tries,
                    healthy_s=args.healthy_s, crash_delay_s=args.crash_delay_s,
-                   march=args.march or '', check=args.check)
+                   march=getattr(args, 'march', None) or '', check=args.check)
 
 
 def register(commands):

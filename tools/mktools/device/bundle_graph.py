@@ -17,6 +17,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mktools import CommandError
+
 PACKAGE = 'modemkit'
 NAME_MAX = 16               # Telit file names, extension included
 SLOTS = ('a', 'b')
@@ -36,7 +38,7 @@ EXCLUDED = {
 }
 
 
-class BundleError(Exception):
+class BundleError(CommandError):
     """The app cannot be bundled: a missing module, a name clash, a forbidden import form."""
 
 

@@ -12,6 +12,11 @@ from pathlib import Path
 from mktools.device.bundle_layout import MPY_ENTRY, BundleFile, device_config, render
 from mktools.device.bundle_graph import PACKAGE, BundleError
 
+# The bundles' .mpy files are version 6.3 (what mpy-cross >= 1.23 writes); MicroPython loads
+# them from 1.23 on, and refuses a sub-version newer than its own.
+MIN_MICROPYTHON = (1, 23)
+MPY_VERSION = '6.3'
+
 
 def mpy_cross():
     """The mpy-cross beside this Python (the venv's), else the one on PATH."""

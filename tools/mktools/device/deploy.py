@@ -22,12 +22,16 @@ import threading
 import time
 from pathlib import Path
 
-from mktools.device.bundle import BundleError, add_build_options, build, options_from, target_for
+from mktools.device import boardcfg
+from mktools.device.bundle import (BundleError, add_build_options, build, check_target,
+                                   options_from, target_for)
 from mktools.device.bundle_graph import SLOTS
+from mktools.device.bundle_mpy import MIN_MICROPYTHON, MPY_VERSION
 from mktools.device.upgrade_flow import SerialSession, Upgrade
 from mktools.device.wscript import DeployError
 
 START_MODES = ('none', 'exec', 'soft-reset', 'reset')
+MIN_VERSION_TEXT = '.'.join(map(str, MIN_MICROPYTHON))
 
 
 class Progress:
@@ -107,13 +111,24 @@ class MpRemote:
             raise DeployError(f'{what}: mpremote did not finish in {self.timeout:g} s', file)
         out = '\n'.join(lines)
         if code:
-            error = next((ln for ln in reversed(lines) if ln.startswith('mpremote:')),
-                         out[-300:])
-            raise DeployError(f'{what}: {error.strip()}', file)
+            raise DeployError(f'{what}: {mpremote_error(lines, self.device)}', file)
         return out
 
     def exec(self, code, what):
         return self.run(['exec', code], what=what)
+
+
+def mpremote_error(lines, device):
+    """One line for a failed mpremote run: its own 'mpremote: ...' message, else the last line of
+    its traceback without the exception's module path."""
+    text = [ln.strip() for ln in lines if ln.strip()]
+    error = next((ln for ln in reversed(text) if ln.startswith('mpremote:')),
+                 text[-1] if text else 'failed without a message')
+    error = re.sub(r'^[\w.]+(Error|Exception): ', '', error)
+    if 'raw repl' in error:
+        error += (f' ({device} did not answer as a MicroPython REPL: is it the board\'s port, '
+                  f'is MicroPython >= {MIN_VERSION_TEXT} on it, does nothing else use the port?)')
+    return error
 
 
 _SLOT_PROBE = '''
@@ -127,6 +142,7 @@ except OSError:
 print('MKSLOT=' + s)
 import sys
 print('MKMPY=%d' % (getattr(sys.implementation, '_mpy', 0) & 0xff))
+print('MKVER=%d.%d.%d' % tuple(sys.implementation.version[:3]))
 '''
 
 _REMOVE = '''
@@ -147,11 +163,21 @@ except OSError:
 '''
 
 
+def check_version(probe, port):
+    """Refuse a device whose MicroPython (the probe's MKVER line) cannot load the bundle."""
+    m = re.search(r'MKVER=(\d+)\.(\d+)\.(\d+)', probe)
+    if m and tuple(map(int, m.groups()))[:2] < MIN_MICROPYTHON:
+        raise DeployError(f'{port} runs MicroPython {".".join(m.groups())}; bundles are '
+                          f'.mpy {MPY_VERSION}, which needs MicroPython >= {MIN_VERSION_TEXT}: '
+                          'update its firmware')
+
+
 def deploy_micropython(args):
     mp = MpRemote(args.port, args.timeout)
     probe = mp.exec(_SLOT_PROBE, 'reading main.py')
     m = re.search(r'MKSLOT=([a-z]?)', probe)
     current = m.group(1) if m else ''
+    check_version(probe, args.port)
     slot = args.slot or next(s for s in SLOTS if s != current)
     if slot == current:
         raise DeployError(f'slot {slot} is the enabled one; deploy into the other slot')
@@ -271,8 +297,10 @@ def register(commands):
 def run(args, env=None):
     """`modemkit deploy` with parsed `args`; returns the exit status."""
     try:
-        from mktools.device.bundle import load_board
-        target = args.target or target_for(load_board(args.board))
+        board = boardcfg.load(args.board)
+        target = args.target or target_for(board)
+        check_target(args.board, board, target,
+                     '#WSCRIPT' if target == 'telit' else 'mpremote')
         if target == 'telit':
             return deploy_telit(args)
         return deploy_micropython(args)

@@ -19,12 +19,13 @@ import argparse
 import os
 import sys
 
+from mktools import CommandError
 from modemkit import smsdigest
 
 ENV_PASSWORD = 'MODEMKIT_SMSATRUN_PASSWORD'
 
 
-class SmsError(Exception):
+class SmsError(CommandError):
     pass
 
 

@@ -22,7 +22,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from mktools.device.bundle import BundleError, add_build_options, build, options_from, with_previous
+from mktools import CommandError
+from mktools.device import boardcfg
+from mktools.device.bundle import (BundleError, add_build_options, build, check_target,
+                                   options_from, with_previous)
 from mktools.device.bundle_graph import SLOTS
 from mktools.device.tcpatrun import AUTH_MODES
 from mktools.device.upgrade_flow import AtrunSession, Result, Upgrade
@@ -31,7 +34,7 @@ from mktools.device.wscript import DeployError
 ENV_USER, ENV_PASSWORD = 'MODEMKIT_ATRUN_USER', 'MODEMKIT_ATRUN_PASSWORD'
 
 
-class ConfigError(Exception):
+class ConfigError(CommandError):
     """Targets, credentials or options that cannot be used."""
 
 
@@ -257,8 +260,10 @@ def register(commands):
         description='Upgrade the script of many Telit modules through TCPATRUN (server mode): '
                     'write the new version under new names, verify it by read-back, switch '
                     'AT#ESCRIPT, AT#REBOOT, confirm it is alive, switch back if it is not. '
-                    f'Credentials: {ENV_USER}/{ENV_PASSWORD} or --credentials FILE.')
-    add_build_options(p)
+                    f'Credentials: {ENV_USER}/{ENV_PASSWORD} or --credentials FILE. '
+                    'Telit on-module boards only (serial port MDM or MDM2); a MicroPython '
+                    'board gets its apps with `modemkit deploy`.')
+    add_build_options(p, target_choice=False)
     p.add_argument('--targets', metavar='FILE',
                    help='modules, one per line: "name host:port [auto|automatic|step]"')
     p.add_argument('--to', action='append', default=[], metavar='[NAME=]HOST:PORT',
@@ -305,11 +310,14 @@ def register(commands):
 def run(args, env=None):
     """`modemkit upgrade` with parsed `args`; returns the exit status."""
     try:
+        # the board first: a MicroPython board's .mpy files must never reach a script store
+        check_target(args.board, boardcfg.load(args.board), 'telit', 'upgrade (TCPATRUN)')
         targets = load_targets(args.targets, args.to)
         creds = load_credentials(args.credentials, env)
         results = upgrade_fleet(args, targets, creds)
-    except (ConfigError, BundleError, DeployError) as e:
-        print(f'modemkit upgrade: {e}', file=sys.stderr)
+    except (ConfigError, BundleError, DeployError, boardcfg.BoardConfigError) as e:
+        for line in str(e).splitlines():
+            print(f'modemkit upgrade: {line}', file=sys.stderr)
         return 2
     report(results)
     if args.report:

@@ -17,6 +17,7 @@ import re
 import select
 import time
 
+from mktools import CommandError
 from mktools.device.bundle_layout import FAILED_FILE, TelitNames
 
 FINAL_ERRORS = ('ERROR', '+CME ERROR:', '+CMS ERROR:')
@@ -25,7 +26,7 @@ LSCRIPT_FREE = re.compile(r'#LSCRIPT:\s*free bytes:\s*(-?\d+)')
 ESCRIPT = re.compile(r'#ESCRIPT:\s*"?([^"]*)"?')
 
 
-class DeployError(Exception):
+class DeployError(CommandError):
     """A deploy or upgrade step failed; `file` names the file it was about, if any."""
 
     def __init__(self, message, file=None):

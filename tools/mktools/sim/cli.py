@@ -6,6 +6,7 @@ import signal
 import socket
 import sys
 
+from mktools import CommandError
 from mktools.sim import DIALECTS, load_dialect
 from mktools.sim.core.frontends import PtyFrontend, TcpFrontend
 from mktools.sim.core.loop import Loop
@@ -123,14 +124,25 @@ def run(args, env=None):
     trace = open(args.trace, 'w') if args.trace else None
     wire = Wire(loop, baud=args.baud, seed=args.seed, trace=trace)
     wire.drop_rate, wire.garble_rate = args.drop_rate, args.garble_rate
-    modem = modem_cls(loop, net, config)
+    try:
+        modem = modem_cls(loop, net, config)
+    except ValueError as e:     # a variant or setting the dialect does not have
+        loop.close()
+        raise CommandError(f'--dialect {args.dialect}: {e}') from None
     modem.attach(wire)
-    if args.pty:
-        frontend = PtyFrontend(loop, wire, link=args.pty)
-        where = f'{args.pty} (pty {frontend.path})'
-    else:
-        frontend = TcpFrontend(loop, wire, *args.tcp)
-        where = f'{frontend.host}:{frontend.port} (tcp)'
+    try:
+        if args.pty:
+            frontend = PtyFrontend(loop, wire, link=args.pty)
+            where = f'{args.pty} (pty {frontend.path})'
+        else:
+            frontend = TcpFrontend(loop, wire, *args.tcp)
+            where = f'{frontend.host}:{frontend.port} (tcp)'
+    except OSError as e:
+        net.close_all()
+        loop.close()
+        what = f'--pty {args.pty}: cannot create the link' if args.pty else \
+            f'--tcp {args.tcp[0]}:{args.tcp[1]}: cannot listen'
+        raise CommandError(f'{what}: {e.strerror or e}') from None
     if args.reboot_after is not None:
         loop.call_later(args.reboot_after, modem.reboot)
     if args.pdp_deact_after is not None:
