@@ -4,9 +4,12 @@
     python tests/run_portable.py [--root DIR] --import FOLDER MODULE
 
 --root names the tree holding lib/ and tests/core/ (default: this checkout); `make test` points it
-at build/mpy, where mpy-cross has compiled both, as a device would run them. Each module's functions named test_* run in order; a test passes if it returns, fails if it
-raises, and is skipped if it raises mktest.SkipTest. The last line is the summary
-'N passed, N failed, N skipped'; the exit status is 1 if anything failed.
+at build/mpy, where mpy-cross has compiled both, as a device would run them. Each module's
+functions named test_* run in order; a test passes if it returns, fails if it raises, and is
+skipped if it raises mktest.SkipTest. With --import, the one test is loading MODULE as `import`
+does, from its source file: from FOLDER of the tree with lib/ behind it, or from an absolute
+FOLDER alone (a Telit bundle's flat files, as the module loads them). The last line is the
+summary 'N passed, N failed, N skipped'; the exit status is 1 if anything failed.
 """
 import sys
 import os
@@ -20,14 +23,14 @@ ARGS = sys.argv[1:]
 if ARGS[:1] == ['--root']:
     ROOT = ARGS[1]
     ARGS = ARGS[2:]
-sys.path.insert(0, ROOT + '/lib')
-sys.path.insert(0, ROOT + '/tests/core')
-
-import mktest
+# an absolute --import folder is a Telit bundle's flat directory: it alone, as on the module
+if not (ARGS[:1] == ['--import'] and len(ARGS) > 1 and ARGS[1].startswith('/')):
+    sys.path.insert(0, ROOT + '/lib')
+    sys.path.insert(0, ROOT + '/tests/core')
 
 
 def load(folder, name):
-    sys.path.insert(0, ROOT + '/' + folder)
+    sys.path.insert(0, folder if folder.startswith('/') else ROOT + '/' + folder)
     try:
         __import__(name)
     except Exception as e:
@@ -57,6 +60,7 @@ def modules(argv):
 
 
 def main(argv):
+    import mktest
     passed = failed = skipped = 0
     for name in modules(argv):
         mod = __import__(name)

@@ -9,7 +9,8 @@
   plain unix port would load the bytecode into the heap it caps);
 - py27: a real CPython 2.7 (Telit's on-module Python; found on PATH or under pyenv) runs the
   portable tests, one process per module, and loads every on-target module of lib/ and apps/
-  from its file as `import` does; Telit's built-in modules (MOD, MDM...) come from the emulator's
+  from its file as `import` does, and every file of each app's Telit bundle from its flat
+  directory; Telit's built-in modules (MOD, MDM...) come from the emulator's
   stand-in (mdmshim.py), so modemkit runs on its Telit port.  Then the host tests marked py27
   (pytest -m py27): the Telit telemetry app end to end on 2.7 and the boot script's paths in the
   emulator, which runs scripts under 2.7.  Without 2.7 the line says why it was skipped (the
@@ -37,6 +38,7 @@ LINTED = ON_TARGET + ('firmware',)
 SHIM = os.path.join(ROOT, 'tools', 'mktools', 'sim', 'telit', 'mdmshim.py')
 # the ports of the other interpreters: port_cpy needs time.monotonic, port_mpy `micropython`
 NOT_ON_27 = ('lib/modemkit/port_cpy.py', 'lib/modemkit/port_mpy.py')
+TELIT_BOARD = os.path.join('boardcfg', 'he910-onmodule.json')
 BUILD = os.path.join(ROOT, 'build')
 MPY_TREE = os.path.join(BUILD, 'mpy')
 SUMMARY = re.compile(r'(\d+) passed, (\d+) failed(?:, (\d+) skipped)?')
@@ -155,11 +157,35 @@ def run_py27():
         if folder == os.path.join('lib', 'modemkit'):
             folder, name = 'lib', 'modemkit' + ('' if name == '__init__' else '.' + name)
         _run_module(res, rel, 'import', shim + ['--import', folder, name])
+    _import_bundles(res, exe)
     # the host tests that run on-target code under 2.7 (marker py27): the Telit app end to end,
     # the boot script's start, crash and fall-back in the emulator
     print('py27: pytest -m py27 (on-target code under %s)' % exe)
     run_pytest([], res, 'py27')
     return res
+
+
+def _import_bundles(res, exe):
+    """Every app's Telit bundle (flat, import-rewritten files) loaded file by file from its
+    directory alone, as the module loads it (a_boot.py runs at import: the py27 host tests
+    start it)."""
+    for app in sorted(os.listdir(os.path.join(ROOT, 'apps'))):
+        out = os.path.join(BUILD, 'py27', app)
+        shutil.rmtree(out, ignore_errors=True)
+        p = subprocess.run([sys.executable, '-m', 'mktools.cli', 'bundle', app, '--board',
+                            TELIT_BOARD, '--out', out], cwd=ROOT, capture_output=True,
+                           text=True)
+        if p.returncode:
+            res.failed += 1
+            print('--- py27 bundle of %s ---\n%s' % (app, (p.stdout + p.stderr).rstrip()))
+            continue
+        flat = os.path.join(out, 'device')
+        shim = [exe, '-B', '-E', '-s', SHIM, '--dir', flat, '--script',
+                os.path.join(ROOT, 'tests', 'run_portable.py'), '--']
+        for f in sorted(os.listdir(flat)):
+            if f.endswith('.py') and f != 'a_boot.py':
+                _run_module(res, '%s bundle %s' % (app, f), 'import',
+                            shim + ['--import', flat, f[:-3]])
 
 
 def run_lint():
