@@ -73,3 +73,30 @@ def test_the_lists_cover_the_interpreters_installed_here():
                    and n not in ('True', 'False', 'None', 'copyright', 'credits', 'license',
                                  'exit', 'quit', 'help', 'breakpoint', 'ViperTypeError')}
         assert lacking <= MISSING[name], (name, sorted(lacking - MISSING[name]))
+
+
+def test_the_readme_lists_every_standard_module_the_on_module_code_imports():
+    import ast
+    import glob
+    import os
+    from mktools import ROOT
+    files = [f for f in glob.glob(os.path.join(ROOT, 'lib', 'modemkit', '*.py'))
+             if interpreters(os.path.relpath(f, ROOT)) != ('micropython',)
+             and interpreters(os.path.relpath(f, ROOT)) != ('cpython',)]
+    files += glob.glob(os.path.join(ROOT, 'apps', '*', '*.py'))
+    files += glob.glob(os.path.join(ROOT, 'firmware', 'telit', '*.py'))
+    # Telit's built-ins; MicroPython's, imported only where a MicroPython sensor kind is used
+    local = {'modemkit', 'MDM', 'MDM2', 'MOD', 'GPIO', 'SER', 'SER2', 'machine', 'micropython'}
+    local.update(os.path.basename(f)[:-3]
+                 for f in glob.glob(os.path.join(ROOT, 'apps', '*', '*.py')))
+    used = set()
+    for f in files:
+        for n in ast.walk(ast.parse(open(f, encoding='utf-8').read())):
+            if isinstance(n, ast.Import):
+                used.update(a.name.split('.')[0] for a in n.names)
+            elif isinstance(n, ast.ImportFrom) and not n.level:
+                used.add(n.module.split('.')[0])
+    readme = open(os.path.join(ROOT, 'README.md'), encoding='utf-8').read()
+    section = readme[readme.index("What the on-module code needs from the module's Python 2.7"):]
+    section = section[:section.index('\n\n')]
+    assert sorted(m for m in used - local if '`%s`' % m not in section) == []
