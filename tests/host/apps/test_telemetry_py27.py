@@ -22,7 +22,7 @@ from mktools.dev import demo
 
 pytestmark = pytest.mark.py27
 SHIM = os.path.join(ROOT, 'tools', 'mktools', 'sim', 'telit', 'mdmshim.py')
-COUNT = 40
+COUNT = 60
 PERIOD_MS = 250
 
 
@@ -106,7 +106,8 @@ class Run:
                          ids=['modemkit-mqtt', 'module-mqtt'])
 def test_samples_reach_the_broker_through_pdp_loss_and_a_module_reboot(rig, variant, native):
     flat = rig.bundle(native)
-    rig.start_sim(variant, '--pdp-deact-after', '6', '--reboot-after', '12')
+    # faults well after the app is up, before it is done (COUNT * PERIOD_MS = 15 s)
+    rig.start_sim(variant, '--pdp-deact-after', '8', '--reboot-after', '16')
     rig.start_app(flat)
     got = rig.wait_samples(COUNT, 120)
     rig.app.wait(30)
