@@ -129,8 +129,9 @@ def test_boot_script_without_a_previous_script_keeps_retrying(module, tmp_path):
     module.wait(lambda: (module.state(0, 'a_boots.txt') or b'').startswith(b'4 4'), 20,
                 'four failed starts')
     assert module.enabled(0) == 'a_boot.py'
-    assert module.state(0, 'a_state.txt').split()[:2] in ([b'booting', b'9'],
-                                                          [b'crashed', b'9'])
+    # the boot script rewrites its state file in place: read it between two writes
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').split()[:2] in
+                ([b'booting', b'9'], [b'crashed', b'9']), 10, 'the state booting or crashed')
     assert b'RuntimeError: broken on purpose' in module.state(0, 'a_crash.txt')
 
 
@@ -142,8 +143,10 @@ def test_boot_script_falls_back_to_the_previous_script_after_repeated_crashes(mo
                 'version 1 alive')
     bad, _ = telit_bundle(APPS / 'broken', board, slot='b', version='2', previous='a_boot.py')
     module.preinstall(0, bad)
-    module.wait(lambda: module.enabled(0) == 'a_boot.py', 30, 'the fall-back to a_boot.py')
-    assert module.state(0, 'b_state.txt').split()[:2] == [b'fallback', b'2']
+    # AT#ESCRIPT of the previous script first, then mkfailed.txt and the state, then AT#REBOOT
+    module.wait(lambda: (module.state(0, 'b_state.txt') or b'').split()[:2] ==
+                [b'fallback', b'2'], 30, 'the fall-back to a_boot.py')
+    assert module.enabled(0) == 'a_boot.py'
     assert module.state(0, 'mkfailed.txt') == b'b'
     assert b'RuntimeError: broken on purpose' in module.state(0, 'b_crash.txt')
     module.wait(lambda: (module.state(0, 'a_state.txt') or b'').startswith(b'alive 1'), 20,
