@@ -2,7 +2,7 @@
 
 It starts the app of its slot, counts the starts that never became healthy, and after MAX_TRIES
 of them hands the module back to the script that was enabled before (AT#ESCRIPT, then
-AT#REBOOT: the upgrade steps of T-RUN §3.9 run in reverse).  `modemkit bundle` writes one per
+AT#REBOOT: the upgrade steps of T-RUN s3.9 run in reverse).  `modemkit bundle` writes one per
 slot from firmware/telit/boot.py; only the settings block differs.  It imports nothing from the
 app or from modemkit, so a broken app cannot take the fallback down with it.
 

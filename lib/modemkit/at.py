@@ -1,5 +1,5 @@
 """The AT channel: one command in flight, queued callers, final result codes, URCs, prompts,
-fixed-length binary reads and open-ended data streams — on a fixed amount of memory.
+fixed-length binary reads and open-ended data streams -- on a fixed amount of memory.
 
     chan = Channel(sched, uart)
     sched.spawn(chan.run(), 'at-rx')             # the reader task

@@ -7,22 +7,15 @@ DIALECTS = {'quectel': ('modemkit.quectel', 'Quectel'),
             'wavecom': ('modemkit.wavecom', 'Wavecom')}
 
 
-try:
-    _UNREADABLE = (IOError, OSError)    # type: ignore[name-defined]  # 2.7: not an OSError
-except NameError:
-    _UNREADABLE = OSError               # MicroPython has OSError only
-
-
 class BoardError(Exception):
     pass
 
 
 def load(path):
-    import json
     try:
         with open(path) as f:
-            cfg = json.load(f)
-    except _UNREADABLE as e:
+            cfg = port.load_json(f)
+    except port.FileError as e:
         raise BoardError('cannot read board config %s: %s' % (path, e))
     except ValueError as e:
         raise BoardError('board config %s is not valid JSON: %s' % (path, e))

@@ -11,7 +11,7 @@
 A 100 MB file needs no more heap than a 1 KB one: file bytes only ever pass through `buf`.
 Backends (imported only when chosen; board config "ftp": {"backend": ...}, by default the
 dialect's): ftp_py (RFC 959 over two sockets of the socket interface: Quectel, and any module
-without native FTP), ftp_telit (IP Easy §12 #FTP...), ftp_wavecom (#FTPPUT/#FTPGET).
+without native FTP), ftp_telit (IP Easy s12 #FTP...), ftp_wavecom (#FTPPUT/#FTPGET).
 
 Errors: LoginRefused, NoSuchFile, Broken (the transfer stopped early or did not verify: call
 again with offset=None to resume), Timeout (sock.TimedOut), FtpError for other refusals, and

@@ -50,7 +50,7 @@ class Ftp(ftp.Client):
                 self.ln += n
                 continue
             code = _rnum(ln, 3, 10)[0] if i >= 3 else 0
-            # the reply ends on a line "<code> ", a multi-line one began with "<code>-" (§4.2)
+            # the reply ends on a line "<code> ", a multi-line one began with "<code>-" (s4.2)
             if code >= 100 and (i == 3 or ln[3] != 45) and (first == 0 or code == first):
                 self.ll = i + 1
                 break

@@ -1,7 +1,7 @@
-"""FTP through Telit IP Easy's native client (T-IPE §12), all in COMMAND mode so the AT channel
+"""FTP through Telit IP Easy's native client (T-IPE s12), all in COMMAND mode so the AT channel
 stays free for the sockets: #FTPOPEN (passive), #FTPTYPE=0, #FTPPUT/#FTPAPP then #FTPAPPEXT
-chunks (§12.6-§12.8.2), #FTPREST + #FTPGETPKT then #FTPRECV reads (§12.9.2, §12.10), #FTPFSIZE
-(§12.7), #FTPCLOSE. The guide documents no delete and no directory list (§12.11.1 names
+chunks (s12.6-s12.8.2), #FTPREST + #FTPGETPKT then #FTPRECV reads (s12.9.2, s12.10), #FTPFSIZE
+(s12.7), #FTPCLOSE. The guide documents no delete and no directory list (s12.11.1 names
 #FTPLIST without its syntax): those raise Unsupported; use the ftp_py backend over the
 module's sockets for them. No checksum either: uploads are verified by #FTPFSIZE.
 """
@@ -41,7 +41,7 @@ class Ftp(ftp.Client):
         if self.up:
             return
         yield self.modem.wait_ready(self.tmo)
-        # §12.4: the timeout for opening the control and data connections, in 100 ms
+        # s12.4: the timeout for opening the control and data connections, in 100 ms
         yield self._at('AT#FTPTO=%d' % max(100, min(5000, self.tmo // 100)))
         for _ in range(2):
             r = yield self._at('AT#FTPOPEN="%s:%d","%s","%s",1' % (
@@ -58,7 +58,7 @@ class Ftp(ftp.Client):
                 raise FtpError(EIO, 'FTPOPEN: ' + why)
             raise LoginRefused(EACCES, 'FTPOPEN as %s: %s' % (self.user, why))
         self.up = True
-        # §12.7, §12.10: #FTPFSIZE and #FTPREST need binary type
+        # s12.7, s12.10: #FTPFSIZE and #FTPREST need binary type
         yield self._at('AT#FTPTYPE=0', None, FtpError)
 
     def _size(self, name):
@@ -67,13 +67,13 @@ class Ftp(ftp.Client):
         raise Return(r.num(0, 0, -1))
 
     def _dele(self, name):
-        raise Unsupported(EOPNOTSUPP, 'no delete in IP Easy FTP (T-IPE §12)')
+        raise Unsupported(EOPNOTSUPP, 'no delete in IP Easy FTP (T-IPE s12)')
         yield
 
     def _start(self, verb, name, rest):
         self.eofs = 0
         if verb == 'NLST':
-            raise Unsupported(EOPNOTSUPP, 'no list in IP Easy FTP (T-IPE §12.11.1)')
+            raise Unsupported(EOPNOTSUPP, 'no list in IP Easy FTP (T-IPE s12.11.1)')
         if verb == 'RETR':
             if rest:
                 yield self._at('AT#FTPREST=%d' % rest, None, FtpError)
@@ -86,13 +86,13 @@ class Ftp(ftp.Client):
         off = 0
         while off < n:
             k = n - off if n - off <= _APPEXT else _APPEXT
-            # §12.8.2: '>' then exactly k bytes; <eof>=1 with the last chunk closes the data
+            # s12.8.2: '>' then exactly k bytes; <eof>=1 with the last chunk closes the data
             # connection, and its answer waits for the server's end of the transfer
             r = yield self._at('AT#FTPAPPEXT=%d%s' % (k, ',1' if last and off + k == n else ''),
                                None, Broken, PROMPT_GT)
             r = yield self.modem.chan.send_data(buf, k, None, False, off)
             if r.status != OK:
-                # §12.8.2 note: the server closed the data connection; #FTPPUT reopens it
+                # s12.8.2 note: the server closed the data connection; #FTPPUT reopens it
                 raise Broken(EPIPE, 'FTPAPPEXT: ' + r.error())
             off += k
 
@@ -112,7 +112,7 @@ class Ftp(ftp.Client):
                 if self.eofs > 1:
                     raise Broken(EPIPE, 'the data connection ended %d bytes early' % left)
             yield self.modem.sched.sleep_ms(20)
-        # §12.11.2: the #FTPGETPKT? read after the whole file closes the data port
+        # s12.11.2: the #FTPGETPKT? read after the whole file closes the data port
         yield self._at('AT#FTPGETPKT?', b'#FTPGETPKT:')
         raise Return(0)
 

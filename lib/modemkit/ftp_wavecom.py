@@ -1,4 +1,4 @@
-"""FTP through the Wavecom IP stack's one-shot #FTPPUT / #FTPGET (MT Chapter 4, GP §3; digest
+"""FTP through the Wavecom IP stack's one-shot #FTPPUT / #FTPGET (MT Chapter 4, GP s3; digest
 C.3-C.4.5): the parameter registers name the server, the login and the file, then each command
 connects, transfers in the DLE-escaped data mode and disconnects by itself.
 

@@ -30,7 +30,7 @@ ATTACH = 6
 READY = 7
 RECOVER = 8
 
-# QL §1.1 reboot schedule: three quick retries, then 10 min, 30 min, 1 h between resets.
+# QL s1.1 reboot schedule: three quick retries, then 10 min, 30 min, 1 h between resets.
 BACKOFF_MS = (0, 0, 0, 600000, 1800000, 3600000)
 
 
@@ -39,7 +39,7 @@ class Modem(object):
     MAX_SOCKETS = 1
     SEND_CHUNK = 1460
     BOOT_URCS = ()             # lines a module prints when it (re)starts
-    RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 §8.2: reset the module
+    RESET = b'AT+CFUN=1,1'     # 3GPP TS 27.007 s8.2: reset the module
     REG_QUERIES = ((b'AT+CEREG?', b'+CEREG:'), (b'AT+CREG?', b'+CREG:'))
     CMEE = b'AT+CMEE=1'
     SEND_CMD = None            # e.g. b'AT+QISEND=': the I/O task sends <cmd><id>,<n> + data

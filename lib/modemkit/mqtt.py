@@ -57,7 +57,7 @@ class ProtocolError(MQTTError):
 
 
 class ConnectRefused(MQTTError):
-    """CONNACK with a non-zero return code (MQTT 3.1.1 §3.2.2.3)."""
+    """CONNACK with a non-zero return code (MQTT 3.1.1 s3.2.2.3)."""
 
 
 class PacketTooLarge(MQTTError):
@@ -408,7 +408,7 @@ class MQTT(object):
             raise ConnectRefused('broker refused: %s' % (
                 CONNACK_TEXT[code] if code < len(CONNACK_TEXT) else 'code %d' % code))
         self.connects += 1
-        # MQTT 3.1.1 §4.4: unacknowledged QoS 1 messages go again, with DUP set
+        # MQTT 3.1.1 s4.4: unacknowledged QoS 1 messages go again, with DUP set
         for slot in range(len(self._win_pid)):
             if self._win_pid[slot]:
                 buf = self._win_buf[slot]

@@ -1,9 +1,9 @@
 """The MQTT client interface of mqtt.MQTT, backed by the Telit module's own client (#MQ*,
-IP Easy §13; Platform ID 30/37), so an on-module script leaves MQTT to the module.
+IP Easy s13; Platform ID 30/37), so an on-module script leaves MQTT to the module.
 
-The module takes the message as a quoted AT string argument (§13.5.1), so payloads must be text
+The module takes the message as a quoted AT string argument (s13.5.1), so payloads must be text
 without double quotes or line breaks (the telemetry app then sends key=value samples), and
-received payloads arrive as one line after `<<<` (§13.7.1). The module keeps the session; this
+received payloads arrive as one line after `<<<` (s13.7.1). The module keeps the session; this
 class configures it (#MQEN, #MQCFG, #MQCFG2, #MQWCFG), connects (#MQCONN), publishes
 (#MQPUBS: with QoS 1 its OK means the broker acknowledged), subscribes (#MQSUB/#MQUNS), reads
 what #MQRING announces (#MQREAD), and checks `#MQCONN?` every keepalive/2 to notice a lost
@@ -14,6 +14,7 @@ store (nothing of it passes through this class).
 from modemkit.at import Cmd, OK
 from modemkit.mqtt import (DOWN, CONNECTING, UP, STATE_NAMES, MQTTError, NotConnected,
                            PacketTooLarge)
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Event, Return
 
 MESSAGE_MAX = 256
@@ -83,15 +84,25 @@ class TelitMQTT(object):
         if len(msg) > MESSAGE_MAX or '"' in msg or '\r' in msg or '\n' in msg:
             raise PacketTooLarge('the module takes text up to %d characters without quotes or '
                                  'line breaks' % MESSAGE_MAX)
-        while self.state != UP:
-            if not (yield self.up.wait(timeout_ms)):
-                raise NotConnected('publish timed out (%s)' % STATE_NAMES[self.state])
-        try:
-            yield self._q('AT#MQPUBS=%d,"%s",%d,%d,"%s"' % (self.inst, _text(topic),
-                                                             1 if retain else 0, qos, msg))
-        except MQTTError as e:
-            self._lost(e)
-            raise
+        clock = self.sched.clock
+        deadline = None if timeout_ms is None else ticks_add(clock.ticks_ms(), timeout_ms)
+        while True:
+            while self.state != UP:
+                left = None if deadline is None else \
+                    max(0, ticks_diff(deadline, clock.ticks_ms()))
+                if not (yield self.up.wait(left)):
+                    raise NotConnected('publish timed out (%s)' % STATE_NAMES[self.state])
+            try:
+                yield self._q('AT#MQPUBS=%d,"%s",%d,%d,"%s"' % (self.inst, _text(topic),
+                                                                 1 if retain else 0, qos, msg))
+                break
+            except MQTTError as e:
+                # refused: the module's client lost the broker (after a PDP loss: +CME ERROR
+                # operation not allowed). QoS 1 promises delivery, as mqtt.MQTT's publish()
+                # does: again once reconnected, until timeout_ms
+                self._lost(e)
+                if not qos:
+                    raise
         self._pid = self._pid % 65535 + 1
         if qos and self.on_ack is not None:
             self.on_ack(self._pid)
@@ -188,7 +199,7 @@ class TelitMQTT(object):
             except MQTTError as e:
                 self.log('mqtt: %r' % (e,))
                 continue
-            # #MQREAD: <inst>,<topic>,<len> / <<< / <payload>   (§13.7.1)
+            # #MQREAD: <inst>,<topic>,<len> / <<< / <payload>   (s13.7.1)
             if r.nlines >= 3 and self.on_message is not None:
                 topic = r.text(0, 1)
                 self.on_message(topic.encode(), r.line(2), 0)

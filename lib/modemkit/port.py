@@ -15,6 +15,13 @@ Interface (every port module provides it):
   pin_write(pin, value)        drive a GPIO (the module's power key)
   const(x)                     MicroPython's compile-time constant (identity elsewhere)
   PLATFORM                     'micropython', 'telit' or 'cpython'
+  load_json(f) -> object       json.load(f) with text as str (2.7's json gives unicode, which
+                               is not a str there and which bytes cannot be mixed with)
+  FileError                    what a failed open()/read of a file raises, a tuple for
+                               `except FileError:`: (OSError,), or (IOError, OSError) on 2.7,
+                               where open() raises IOError (not an OSError); MicroPython has no
+                               name IOError at all. Name it alone: CPython 3 refuses a tuple
+                               nested in an except tuple
 A serial stream (returned by each port's opener) offers write(buf, n=None, off=0) -> int,
 readinto(buf) -> int (non-blocking: 0 when nothing is waiting), any() -> int, and
 wait_readable(ms) -> bool (ms < 0 waits without limit).

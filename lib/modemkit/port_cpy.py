@@ -6,6 +6,7 @@ import time
 from modemkit.ticks import ticks_add, ticks_diff, TICKS_PERIOD
 
 PLATFORM = 'cpython'
+FileError = (OSError,)           # IOError is an alias of OSError since 3.3
 _T0 = time.monotonic()
 
 
@@ -84,6 +85,11 @@ def open_serial(port, baudrate=115200):
 
 def pin_write(pin, value):
     raise OSError(95, 'no GPIO on a host: drop "power" from the board config')
+
+
+def load_json(f):
+    import json
+    return json.load(f)
 
 
 def data_path(name):

@@ -5,6 +5,7 @@ import select
 from micropython import const
 
 PLATFORM = 'micropython'
+FileError = (OSError,)           # MicroPython has no IOError
 ticks_ms = time.ticks_ms
 ticks_add = time.ticks_add
 ticks_diff = time.ticks_diff
@@ -97,6 +98,11 @@ def open_serial(port, baudrate=115200, tx=None, rx=None):
 def pin_write(pin, value):
     from machine import Pin
     Pin(pin, Pin.OUT).value(value)
+
+
+def load_json(f):
+    import json
+    return json.load(f)
 
 
 def data_path(name):

@@ -11,6 +11,7 @@ import MOD
 from modemkit.ticks import ticks_add, ticks_diff, TICKS_PERIOD
 
 PLATFORM = 'telit'
+FileError = (IOError, OSError)   # 2.7: open() raises IOError, os.* OSError
 _POLL_MS = 20
 
 
@@ -97,6 +98,22 @@ def open_serial(port='MDM', baudrate=None):
 def pin_write(pin, value):
     import GPIO
     GPIO.setIOvalue(pin, value)
+
+
+def load_json(f):
+    import json
+    return _native(json.load(f))
+
+
+def _native(v):
+    # 2.7's json gives unicode; AT commands and MQTT topics are built from str (bytes here)
+    if isinstance(v, unicode):
+        return v.encode('utf-8')
+    if isinstance(v, dict):
+        return dict((_native(k), _native(x)) for k, x in v.items())
+    if isinstance(v, list):
+        return [_native(x) for x in v]
+    return v
 
 
 def data_path(name):

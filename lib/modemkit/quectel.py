@@ -1,7 +1,7 @@
 """Quectel LTE Standard modules (EC2x, EG2x, EG9x, EM05): the TCP/IP AT commands of the
-"LTE Standard TCP/IP Application Note" V1.1 (cited as QL §x).
+"LTE Standard TCP/IP Application Note" V1.1 (cited as QL sx).
 
-Sockets use buffer access mode (QL §1.2): `+QIURC: "recv",<id>` says data waits, and the I/O
+Sockets use buffer access mode (QL s1.2): `+QIURC: "recv",<id>` says data waits, and the I/O
 task drains it with AT+QIRD until `+QIRD: 0`, asking for no more than the socket has room for, so
 a slow reader holds data back in the module instead of losing it. Board option `push: true` selects
 direct push mode instead (the module sends data unasked; what does not fit is counted as lost).
@@ -21,10 +21,10 @@ SERVICE = ('"TCP"', '"UDP"', '"TCP LISTENER"', '"UDP SERVICE"')
 
 class Quectel(Modem):
     CAPS = ('tcp', 'udp', 'listen', 'dns', 'ping', 'ntp')
-    MAX_SOCKETS = 12             # connectID 0-11 (QL §2.1.4)
-    SEND_CHUNK = 1460            # QL §2.1.7: <send_length> <= 1460
-    READ_CHUNK = 1500            # QL §2.1.8: <read_length> <= 1500
-    SEND_CMD = b'AT+QISEND='     # QL §2.1.7: fixed length, prompt, SEND OK
+    MAX_SOCKETS = 12             # connectID 0-11 (QL s2.1.4)
+    SEND_CHUNK = 1460            # QL s2.1.7: <send_length> <= 1460
+    READ_CHUNK = 1500            # QL s2.1.8: <read_length> <= 1500
+    SEND_CMD = b'AT+QISEND='     # QL s2.1.7: fixed length, prompt, SEND OK
     DNSGIP = b'+QIURC: "dnsgip",'   # here, not a module global: quectel_svc reads it as q.DNSGIP
     SEND_FULL = b'SEND FAIL'     # "the sending buffer is full and the data can be tried again"
     BOOT_URCS = (b'RDY',)
@@ -51,14 +51,14 @@ class Quectel(Modem):
         yield self.q('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (
             self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
             c.get('auth', 0)))
-        yield self.q('AT+QISDE=0')            # QL §2.1.16: do not echo sent data
+        yield self.q('AT+QISDE=0')            # QL s2.1.16: do not echo sent data
         # sockets an earlier run left open (the MCU restarted, the module did not) would make
-        # every AT+QIOPEN of their connectID fail with 563 (QL §4): close them (QL §2.1.6)
+        # every AT+QIOPEN of their connectID fail with 563 (QL s4): close them (QL s2.1.6)
         r = yield self.q('AT+QISTATE?', 5000, b'+QISTATE:', ok=False)
         stale = [r.num(i, 0) for i in range(r.nlines)]
         for cid in stale:
             yield self.q('AT+QICLOSE=%d' % cid, 11000, ok=False)
-        # QL §2.1.15: a lost '>' must not leave the module waiting for data that we will
+        # QL s2.1.15: a lost '>' must not leave the module waiting for data that we will
         # never send (it would swallow the next commands): give up the prompt after 2 s.
         yield self.q('AT+QICFG="qisend/timeout",2000')
         raise Return('context %d configured' % self.ctx)
@@ -66,7 +66,7 @@ class Quectel(Modem):
     def activate(self):
         ip = yield self._context_ip()
         if ip is None:
-            yield self.q('AT+QIACT=%d' % self.ctx, 150000)    # QL §2.1.2: up to 150 s
+            yield self.q('AT+QIACT=%d' % self.ctx, 150000)    # QL s2.1.2: up to 150 s
             ip = yield self._context_ip()
         if ip is None:
             raise NetError(sock.EIO, 'context %d not active after AT+QIACT' % self.ctx)
@@ -82,7 +82,7 @@ class Quectel(Modem):
 
     def cleanup(self, back):
         if back == ATTACH:
-            # QL §2.2.5: after "pdpdeact" the host must deactivate before activating again
+            # QL s2.2.5: after "pdpdeact" the host must deactivate before activating again
             yield self.q('AT+QIDEACT=%d' % self.ctx, 40000, ok=False)
 
     # -- URCs (run inside the AT reader task: set state, never block) -------------------------
@@ -108,7 +108,7 @@ class Quectel(Modem):
         elif line.startswith(_CLOSED):
             s = self.sock_by_id(line.num(1, -1))
             if s is not None:
-                s.rclosed = True       # QL §2.2.1: drain what is buffered, then QICLOSE
+                s.rclosed = True       # QL s2.2.1: drain what is buffered, then QICLOSE
                 s.pending = True
                 self.kick()
         elif line.startswith(_INCOMING):
@@ -132,7 +132,7 @@ class Quectel(Modem):
         r = yield self.chan.send(c)
         if r.status != OK:
             raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
-        # QL §2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
+        # QL s2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
         while s.res is None:
             if not (yield s.ev.wait(timeout_ms)):
                 yield self.close(s)
@@ -160,7 +160,7 @@ class Quectel(Modem):
         return _svc().sendto(self, s, data, addr, timeout_ms)
 
     def resolve(self, host, timeout_ms=60000):
-        """The first IPv4 address of host (QL §2.1.14, up to 60 s)."""
+        """The first IPv4 address of host (QL s2.1.14, up to 60 s)."""
         return _svc().resolve(self, host, timeout_ms)
 
     def ping(self, host, count=4, timeout_s=4):
@@ -168,11 +168,11 @@ class Quectel(Modem):
         return _svc().ping(self, host, count, timeout_s)
 
     def ntp(self, server, port_=123, timeout_ms=125000):
-        """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL §2.1.12, up to 125 s)."""
+        """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL s2.1.12, up to 125 s)."""
         return _svc().ntp(self, server, port_, timeout_ms)
 
     def send_refused(self, s):
-        # QL §2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
+        # QL s2.1.7: ERROR means closed, or a bad parameter (a garbled command line)
         r = yield self._connected(s)
         raise Return(r)
 
@@ -200,7 +200,7 @@ class Quectel(Modem):
         if r.status != OK:
             raise fail(c, r)
         if r.nlines and r.num(0, 0) > 0:
-            s.pending = True           # QL §2.1.8: keep reading until +QIRD: 0
+            s.pending = True           # QL s2.1.8: keep reading until +QIRD: 0
         elif s.rclosed and not s.pending:
             s.peer_closed()
         if s.kind == UDP and r.nlines:
@@ -210,7 +210,7 @@ class Quectel(Modem):
 
     def close(self, s):
         self.forget(s)
-        c = Cmd(size=24, timeout_ms=11000)        # QL §2.1.5: at most 10 s
+        c = Cmd(size=24, timeout_ms=11000)        # QL s2.1.5: at most 10 s
         c.add(b'AT+QICLOSE=').add(s.id)
         yield self.chan.send(c)
 

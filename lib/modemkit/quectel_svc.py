@@ -1,6 +1,6 @@
 """Quectel services a device uses now and then, imported on first use so that one which never
 does holds none of their code (see README, "Memory"): a listener and its incoming connections,
-the UDP service and sendto, DNS, ping and NTP (QL §2.1.4, §2.1.7, §2.1.11, §2.1.12, §2.1.14).
+the UDP service and sendto, DNS, ping and NTP (QL s2.1.4, s2.1.7, s2.1.11, s2.1.12, s2.1.14).
 Each function takes the Quectel driver `q`; the driver's methods of the same names call them.
 """
 from modemkit import at, sock, unload
@@ -10,7 +10,7 @@ BACKLOG = 4                      # accepted connections a listener holds before 
 
 
 def incoming(q, line):
-    # +QIURC: "incoming",<connectID>,<serverID>,<remoteIP>,<remote_port> (QL §2.2.4)
+    # +QIURC: "incoming",<connectID>,<serverID>,<remoteIP>,<remote_port> (QL s2.2.4)
     cid = line.num(1, -1)
     lst = q.sock_by_id(line.num(2, -1))
     i = cid - q.first_id
@@ -36,7 +36,7 @@ def on_service(q, line):
         q._svc_want = 1 + line.num(2, 0) if line.num(1, -1) == 0 else 1
     elif line.startswith(b'+QPING:') and (line.num(0, -1) != 0 or
                                           line.num(1) is not None):
-        # QL §2.1.11: an error code, or the summary (numbers where replies have an IP)
+        # QL s2.1.11: an error code, or the summary (numbers where replies have an IP)
         q._svc_want = len(q._svc)
     if len(q._svc) >= q._svc_want:
         q._svc_ev.set()
@@ -47,7 +47,7 @@ def listen(q, port_, timeout_ms):
     q.need('listen')
     s = yield q.new_socket(sock.LISTENER, timeout_ms)
     s.backlog = []
-    yield q._open(s, 2, '127.0.0.1', 0, port_, timeout_ms)   # QL §2.1.4
+    yield q._open(s, 2, '127.0.0.1', 0, port_, timeout_ms)   # QL s2.1.4
     raise Return(s)
 
 
@@ -61,7 +61,7 @@ def udp_service(q, port_, timeout_ms):
 
 
 def sendto(q, s, data, addr, timeout_ms):
-    """UDP service: one datagram to addr (QL §2.1.7, the <remoteIP>,<remote_port> form)."""
+    """UDP service: one datagram to addr (QL s2.1.7, the <remoteIP>,<remote_port> form)."""
     c = at.Cmd(size=64, timeout_ms=10000, prompt=at.PROMPT_GT)
     c.add(b'AT+QISEND=').add(s.id).add(',%d,"%s",%d' % (len(data), addr[0], addr[1]))
     r = yield q.chan.send(c)
@@ -99,7 +99,7 @@ def _unload_unless_serving(q):
 
 
 def resolve(q, host, timeout_ms):
-    """The first IPv4 address of host (QL §2.1.14, up to 60 s)."""
+    """The first IPv4 address of host (QL s2.1.14, up to 60 s)."""
     q.need('dns')
     lines = yield service(q, 'AT+QIDNSGIP=%d,"%s"' % (q.ctx, host), 1, timeout_ms)
     head = at.Line(bytearray(lines[0]))
@@ -125,7 +125,7 @@ def ping(q, host, count, timeout_s):
 
 
 def ntp(q, server, port_, timeout_ms):
-    """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL §2.1.12, up to 125 s)."""
+    """The network time as 'YYYY/MM/DD,hh:mm:ss+zz' (QL s2.1.12, up to 125 s)."""
     q.need('ntp')
     lines = yield service(q, 'AT+QNTP=%d,"%s",%d' % (q.ctx, server, port_), 1, timeout_ms)
     ln = at.Line(bytearray(lines[0]))

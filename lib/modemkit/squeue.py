@@ -12,6 +12,8 @@ broker acknowledged them.
 """
 import os
 
+from modemkit.port import FileError
+
 _MAGIC = 0xA5
 _HDR = 5
 _SEQ = 4
@@ -52,7 +54,9 @@ class Queue(object):
             with open(self.path + '.h') as f:
                 parts = f.read().split()
             self.head, self.next_seq, self.dropped = int(parts[0]), int(parts[1]), int(parts[2])
-        except (OSError, ValueError, IndexError):
+        except FileError:
+            self.head = 0
+        except (ValueError, IndexError):
             self.head = 0
         try:
             size = os.stat(self.path + '.q')[6]

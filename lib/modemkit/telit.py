@@ -1,8 +1,8 @@
 """Telit IP Easy modules (xE910, LE910Cx, ME910C1...): the multi-socket AT commands of the
-"IP Easy User Guide" 80000ST10028A rev. 26 (cited as §x).
+"IP Easy User Guide" 80000ST10028A rev. 26 (cited as sx).
 
-Sockets stay in COMMAND mode (#SD ...,1, §8). The modem's I/O task sends with #SSENDEXT;
-SRING in Data amount mode (#SCFGEXT srMode 1, §8.7.4) says how many bytes the module holds, so
+Sockets stay in COMMAND mode (#SD ...,1, s8). The modem's I/O task sends with #SSENDEXT;
+SRING in Data amount mode (#SCFGEXT srMode 1, s8.7.4) says how many bytes the module holds, so
 the I/O task asks AT#SRECV for exactly what fits in the socket: a slow reader holds data back
 in the module.
 
@@ -10,7 +10,7 @@ The syntax differences between platforms (A.1.1 of the digest) follow the Platfo
 board key `platform`, else the leading number of AT+CGMR (12 = 3G xE910, 25 = LE910Cx, 30 =
 ME910C1...). The guide documents no start-up URC and no context-loss URC, so poll() checks the
 module in `ready`: +CMEE back at its default means it restarted, #SGACT? says if the context is
-up, and after a NO CARRIER (§8.7.1: the module's word for a socket it closed) #SS tells which.
+up, and after a NO CARRIER (s8.7.1: the module's word for a socket it closed) #SS tells which.
 """
 from modemkit import sock
 from modemkit.port import const
@@ -26,7 +26,7 @@ class Telit(Modem):
     CAPS = ('tcp', 'udp', 'listen', 'ping')
     MAX_SOCKETS = 6              # connId 1-6 exist on every platform (#SCFG=?, A.1.1 #8)
     SEND_CHUNK = _CHUNK
-    SEND_CMD = b'AT#SSENDEXT='   # §8.4: <connId>,<bytestosend>, '>', the bytes, OK
+    SEND_CMD = b'AT#SSENDEXT='   # s8.4: <connId>,<bytestosend>, '>', the bytes, OK
     CMEE = b'AT+CMEE=2'          # the verbose errors the guide prints everywhere (A.5)
     POLL_MS = 10000
     first_id = 1
@@ -60,18 +60,18 @@ class Telit(Modem):
         yield self.q('AT+CGDCONT=%d,"IP","%s"' % (ctx, c.get('apn', '')))
         for i in range(1, self.MAX_SOCKETS + 1):
             if i in c.get('reserved', ()):
-                continue           # e.g. TCPATRUN's connId (T-RUN §3.1): not ours to reset
-            # §6.1: #SCFG only changes a closed socket. Every socket goes to our cid (2G/3G
-            # must bind a cid before #SGACT, §4.2.5), inactivity timeout 0 = never (T-RUN
-            # §3.9), then SRING in Data amount mode (§8.3.1)
+                continue           # e.g. TCPATRUN's connId (T-RUN s3.1): not ours to reset
+            # s6.1: #SCFG only changes a closed socket. Every socket goes to our cid (2G/3G
+            # must bind a cid before #SGACT, s4.2.5), inactivity timeout 0 = never (T-RUN
+            # s3.9), then SRING in Data amount mode (s8.3.1)
             yield self.q('AT#SH=%d;#SCFG=%d,%d,1500,0,600,50;#SCFGEXT=%d,1,0,0' % (i, i, ctx, i))
         if c.get('user'):
             auth = c.get('auth', 1)
             if p < 20:
-                # §4.2.4; user and password go on #SGACT
+                # s4.2.4; user and password go on #SGACT
                 yield self.q('AT#SGACTAUTH=%d' % auth)
             else:
-                # §5.9.1 ID 20/25 (23: not in the guide), §5.9.2 ID 30/37
+                # s5.9.1 ID 20/25 (23: not in the guide), s5.9.2 ID 30/37
                 yield self.q('AT%s=%d,%d,"%s","%s"' % ('+CGAUTH' if p >= 30 else '#PDPAUTH', ctx,
                                                      auth, c['user'], c.get('password', '')))
         raise Return('platform %d, context %d' % (p, ctx))
@@ -82,14 +82,14 @@ class Telit(Modem):
         k = 0
         exp = b'#SGACT:'
         if self._up(r) == 1:
-            t = 'AT#CGPADDR=%d' % ctx             # §4.4: already up, ask its address
+            t = 'AT#CGPADDR=%d' % ctx             # s4.4: already up, ask its address
             exp = b'#CGPADDR:'
             k = 1
         else:
-            # §5.4: on 4G cid 1 may carry the attach's bearer and still need #SGACT for the
-            # interface sockets use; never +CGACT (§4.3). The guide gives no response time.
+            # s5.4: on 4G cid 1 may carry the attach's bearer and still need #SGACT for the
+            # interface sockets use; never +CGACT (s4.3). The guide gives no response time.
             t = 'AT#SGACT=%d,1' % ctx
-            if self.cfg.get('user') and self.plat < 20:     # 2G/3G: §4.2, A.1.1 #5
+            if self.cfg.get('user') and self.plat < 20:     # 2G/3G: s4.2, A.1.1 #5
                 t += ',"%s","%s"' % (self.cfg['user'], self.cfg.get('password', ''))
         r = yield self.q(t, 150000, exp)
         ip = r.text(0, k) if r.nlines else None   # #SGACT: <ip>, quoted or not (A.7 #18)
@@ -138,7 +138,7 @@ class Telit(Modem):
                     st = yield self._ss(s.id)
                     if st == 0 or st > 3:
                         # closed, or its connId listens again. EOF once the module's bytes for
-                        # it are read (it reports after them, §8.7.1)
+                        # it are read (it reports after them, s8.7.1)
                         s.rclosed = True
                         if s.res > 0:
                             s.pending = True
@@ -148,7 +148,7 @@ class Telit(Modem):
 
     def cleanup(self, back):
         if back > SYNC:
-            # the module may still hold sockets the app lost (§6.5: #SH of a closed one is OK)
+            # the module may still hold sockets the app lost (s6.5: #SH of a closed one is OK)
             reserved = self.cfg.get('reserved', ())
             ids = [i for i in range(1, self.MAX_SOCKETS + 1) if i not in reserved]
             yield self.q('AT' + ';'.join(['#SH=%d' % i for i in ids]), 5000, ok=False)
@@ -168,11 +168,11 @@ class Telit(Modem):
             return
         n = line.num(1)
         if n is None:
-            # SRING: <connId> without a count: a connection for a listener (§7)
+            # SRING: <connId> without a count: a connection for a listener (s7)
             if s.backlog is None:
                 return
         else:
-            s.res = n                  # §8.7.4: all the bytes the module holds for it
+            s.res = n                  # s8.7.4: all the bytes the module holds for it
         s.pending = True
         self.kick()
 
@@ -182,7 +182,7 @@ class Telit(Modem):
 
     # -- sockets ---------------------------------------------------------------------------
     def connect(self, s, host, port_, timeout_ms):
-        # <connTo> 600 is the guide's default (§6.1, no unit given; 60 s in the AT reference)
+        # <connTo> 600 is the guide's default (s6.1, no unit given; 60 s in the AT reference)
         c = Cmd('AT#SD=%d,%d,%d,"%s",0,0,1' % (s.id, s.kind, port_, host), 65000)
         for _ in range(2):
             # before the command: an SRING for the peer's first bytes (a greeting) may come in
@@ -201,12 +201,12 @@ class Telit(Modem):
         raise err
 
     def listen(self, port_, timeout_ms=30000):
-        """A TCP listener (#SL, §7). The module serves one connection at a time on the
+        """A TCP listener (#SL, s7). The module serves one connection at a time on the
         listener's connId: accept() gives it, and closing it listens again."""
         return self._listen(sock.LISTENER, port_, timeout_ms)
 
     def udp_service(self, port_, timeout_ms=30000):
-        """A UDP socket on a local port (#SLUDP, §7.3): recv_into() datagrams from anyone;
+        """A UDP socket on a local port (#SLUDP, s7.3): recv_into() datagrams from anyone;
         sendto() reaches only the first sender, whom the module accepted on this connId."""
         return self._listen(sock.UDP, port_, timeout_ms)
 
@@ -237,7 +237,7 @@ class Telit(Modem):
             self.lst[i] = s
         c.state = sock.OPEN
         c.res = 0
-        a = Cmd('AT#SA=%d,1' % s.id, 10000)       # §8.7.2
+        a = Cmd('AT#SA=%d,1' % s.id, 10000)       # s8.7.2
         r = yield self.chan.send(a)
         if r.status != OK:
             self.socks[i] = s
@@ -252,7 +252,7 @@ class Telit(Modem):
             s.ev.set()
 
     def _ss(self, cid, addr=False):
-        """#SS <state> of a socket (§7.2; 0 closed, 1-3 connected), or with addr its peer."""
+        """#SS <state> of a socket (s7.2; 0 closed, 1-3 connected), or with addr its peer."""
         r = yield self.chan.send(Cmd('AT#SS=%d' % cid, 2000, b'#SS:'))
         if r.status != OK or not r.nlines:
             raise Return(None if addr else -1)
@@ -295,7 +295,7 @@ class Telit(Modem):
         c.prompt = NO_PROMPT
         # UDP: a whole datagram (what does not fit rx is dropped); a service socket asks for
         # <UDPinfo>, whose answer is '#SRECV: <ip>,<port>,<connId>,<n>,<left>' [INFERRED from
-        # the data-view UDP SRING of §8.7.6: the guide shows only the plain form]
+        # the data-view UDP SRING of s8.7.6: the guide shows only the plain form]
         info = s.kind == sock.UDP and s.backlog is not None
         k = _CHUNK if s.kind == sock.UDP else s.room()
         if k > s.res:
@@ -338,7 +338,7 @@ class Telit(Modem):
         if s.kind == sock.LISTENER:
             if lst is s:
                 self.lst[i] = None
-            # stop listening; a connection it accepted goes on (§7)
+            # stop listening; a connection it accepted goes on (s7)
             yield self.chan.send(Cmd('AT#SL=%d,0,%d' % (s.id, s.addr), 5000))
             return
         yield self._sh(s.id)
@@ -354,12 +354,12 @@ class Telit(Modem):
 
     # -- services --------------------------------------------------------------------------
     def ping(self, host, count=4, timeout_s=4):
-        """(sent, received, lost, min_ms, max_ms, avg_ms) for `count` echo requests (§14).
+        """(sent, received, lost, min_ms, max_ms, avg_ms) for `count` echo requests (s14).
         The module waits for each reply as long as its own default <timeout> says."""
         self.need('ping')
         yield self.wait_ready(60000)
-        # the ping service runs on cid 1 (2G/3G §14.1; ID 20/25: #PROTOCOLCFG default, §9.2)
-        # or, on ID 30/37, on the cid given as <pdId> (§14.2)
+        # the ping service runs on cid 1 (2G/3G s14.1; ID 20/25: #PROTOCOLCFG default, s9.2)
+        # or, on ID 30/37, on the cid given as <pdId> (s14.2)
         ctx = self.ctx
         c = Cmd('AT#PING="%s",%d%s' % (host, count, ',,,,%d' % ctx
                                         if ctx != 1 and self.plat >= 30 else ''),
@@ -367,7 +367,7 @@ class Telit(Modem):
         r = yield self.chan.send(c)
         if r.status != OK:
             raise fail(c, r)
-        # one '#PING: <replyId>,<IP>,<replyTime>,<tTl>' per reply (§14.1)
+        # one '#PING: <replyId>,<IP>,<replyTime>,<tTl>' per reply (s14.1)
         got = r.nlines + r.dropped
         if not got:
             raise Return((count, 0, count, 0, 0, 0))
@@ -375,6 +375,6 @@ class Telit(Modem):
         raise Return((count, got, count - got, min(ms), max(ms), sum(ms) // len(ms)))
 
     def resolve(self, host, timeout_ms=None):
-        """IP Easy has no DNS command: #SD and #PING take names (§6.2)."""
+        """IP Easy has no DNS command: #SD and #PING take names (s6.2)."""
         self.need('dns')
 

@@ -26,7 +26,7 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
 - A listener is one-shot (MT App. B: after its client the port no longer listens): accept()
   gives one connection, whose address the module does not report (conn.addr is None).
 - No name lookup command (#OTCP resolves names itself): no resolve().
-- Restarts: GP prints +WIND: 13 (GP §8), recognised also inside a data stream. MT prints
+- Restarts: GP prints +WIND: 13 (GP s8), recognised also inside a data stream. MT prints
   nothing: in command mode the lifecycle asks AT#VSTATE every `poll_ms` (default 60 s) and a
   command answered #CME ERROR: 35867 (no GPRS connection) resyncs too; during a session an MT
   restart shows only when the session is closed (its ETX gets no answer). A module that stops
@@ -40,9 +40,9 @@ from modemkit.sock import NetError, TCP, UDP
 
 _ETX = b'\x03'
 _DLE = b'\x10'
-_WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP §8: printed at every start-up
+_WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP s8: printed at every start-up
 _CHUNK = 64                   # bytes the AT channel reads from the UART at a time
-# MT Chapter 9 / GP §9.2: the codes a user meets, in words
+# MT Chapter 9 / GP s9.2: the codes a user meets, in words
 _CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
           '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'
           '38016 open failed|38027 DNS failed|')
@@ -159,7 +159,7 @@ class Wavecom(Modem):
     def activate(self):
         yield self.q('AT+CGATT=1', 75000)
         if self.gp:
-            # GP §8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
+            # GP s8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
             yield self.sched.sleep_ms(600)
         # stop first a bearer left up by a resync (#CONNECTIONSTART would say 35840)
         yield self.q('AT#CONNECTIONSTOP', 10000, ok=False)
@@ -194,7 +194,7 @@ class Wavecom(Modem):
             if s is not None:
                 s.peer_closed()
         elif k == 119 and self.lst is not None and not self.flow:
-            # WaitingForData: the listener's client came, data mode follows (GP §7.3.3)
+            # WaitingForData: the listener's client came, data mode follows (GP s7.3.3)
             lst = self.lst
             self.lst = None
             s = sock.Socket(self, TCP, self.rx_size)
@@ -227,7 +227,7 @@ class Wavecom(Modem):
         # The data-mode stream (C.3): DLE pairs un-escaped into the session's ring; a bare ETX
         # ends it, the line after says how (OK_Info_SocketClosed or #CME ERROR).
         if self.gp:
-            # GP §8: +WIND: 13 at start-up, the only sign of a restart in a data mode
+            # GP s8: +WIND: 13 at start-up, the only sign of a restart in a data mode
             m = self._m
             i = start
             while i < end:
@@ -365,7 +365,7 @@ class Wavecom(Modem):
             # "255.255.255.255": no filter on the client's address (MT App. B)
             yield self._param('#TCPSERV', '1,"255.255.255.255"')
             yield self._param('#TCPPORT', '1,%d' % port_)
-            self.lst = s          # its client may come right after the OK (GP §7.3.3)
+            self.lst = s          # its client may come right after the OK (GP s7.3.3)
             yield self._do('AT#LTCPSTART=1')
         except BaseException:
             self.lst = None
@@ -471,7 +471,7 @@ class Wavecom(Modem):
 
     def ntp(self, server, port_=123, timeout_ms=60000):
         """The module's clock set by SNTP, as it prints it: 'yy/mm/dd,hh:mm:ss' with the
-        AT+EGNTPUTC offset (GP §5)."""
+        AT+EGNTPUTC offset (GP s5)."""
         self.need('ntp')
         yield self._ready(30000, 'ntp')
         try:

@@ -58,7 +58,7 @@ class Broker(object):
         self.sock = None
         self.buf = bytearray(512)
         self.n = 0
-        self.packets = []            # (type byte, body bytes) — recording allocates
+        self.packets = []            # (type byte, body bytearray) -- recording allocates
         self.record = True
         self.count = 0               # packets seen, counted without allocating
         self.out = bytearray(8)
@@ -107,7 +107,7 @@ class Broker(object):
         self.count += 1
         buf = self.buf
         if self.record:
-            self.packets.append((first, bytes(buf[start:start + size])))
+            self.packets.append((first, buf[start:start + size]))      # a bytearray copy
         kind = first & 0xF0
         if not self.modem.answer:
             return

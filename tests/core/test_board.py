@@ -1,6 +1,7 @@
 """board.load on every interpreter: a config the driver cannot use is refused with BoardError
-before any driver is imported (the host tools check every key; this is the device's own
-last check, small and without a schema library)."""
+naming the path, before any driver is imported (the host tools check every key; this is the
+device's own last check, small and without a schema library). A file that cannot be read is a
+BoardError too on 2.7 (whose open() raises IOError) and on MicroPython (which has no IOError)."""
 import json
 
 from mktest import tmpdir, raises
@@ -19,9 +20,18 @@ def test_a_known_dialect_loads():
     assert cfg['dialect'] == 'quectel'
 
 
+def test_text_loads_as_str():
+    cfg = board.load(write('{"dialect": "quectel", "apn": "internet", "mqtt": {"t": ["a/b"]}}'))
+    assert cfg['apn'] == 'internet'
+    # 2.7's json gives unicode, which AT commands built from str cannot take in
+    assert type(cfg['apn']) is str and type(cfg['mqtt']['t'][0]) is str
+    assert type(list(cfg['mqtt'].keys())[0]) is str
+
+
 def test_an_unknown_dialect_is_refused_naming_the_valid_ones():
-    e = raises(board.BoardError, board.load, write({'dialect': 'quectl'}))
-    assert 'quectel, telit, wavecom' in str(e), str(e)
+    path = write({'dialect': 'quectl'})
+    e = raises(board.BoardError, board.load, path)
+    assert str(e).startswith(path + ': "dialect" must be one of quectel, telit, wavecom'), str(e)
 
 
 def test_a_wrongly_typed_section_is_refused():
@@ -30,6 +40,19 @@ def test_a_wrongly_typed_section_is_refused():
     raises(board.BoardError, board.load, write('["dialect", "telit"]'))
 
 
-def test_a_missing_file_and_bad_json_are_refused():
-    raises(board.BoardError, board.load, tmpdir() + '/none.json')
-    raises(board.BoardError, board.load, write('{"dialect": '))
+def test_a_missing_file_is_refused_with_the_path():
+    path = tmpdir() + '/none.json'
+    e = raises(board.BoardError, board.load, path)
+    assert 'cannot read board config ' + path in str(e), str(e)
+
+
+def test_a_directory_is_refused_with_the_path():
+    path = tmpdir()
+    e = raises(board.BoardError, board.load, path)
+    assert path in str(e), str(e)
+
+
+def test_bad_json_is_refused_with_the_path():
+    path = write('{"dialect": ')
+    e = raises(board.BoardError, board.load, path)
+    assert str(e).startswith('board config %s is not valid JSON' % path), str(e)

@@ -45,7 +45,7 @@ def test_qos1_resent_with_dup_after_reconnect():
     pid = m.sched.run(main())
     pubs = [p for p in m.broker.packets if p[0] & 0xF0 == 0x30]
     assert [p[0] for p in pubs] == [0x32, 0x3A], pubs      # the second has DUP set
-    assert pubs[0][1] == pubs[1][1] and pubs[0][1][3:5] == bytes((0, pid))
+    assert pubs[0][1] == pubs[1][1] and pubs[0][1][3:5] == bytearray((0, pid))
 
 
 def test_oversized_publish_refused_and_connect_refused():

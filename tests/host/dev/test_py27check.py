@@ -47,3 +47,8 @@ def test_rejects(name):
 @pytest.mark.parametrize('name', sorted(GOOD))
 def test_accepts(name):
     assert check_source(GOOD[name], name) == []
+
+
+def test_non_ascii_is_refused_with_its_line():
+    problems = check_source("x = 1\n# T-RUN \u00a73.9\n", 'lib/modemkit/x.py')
+    assert problems and problems[0].startswith('lib/modemkit/x.py:2: non-ASCII'), problems

@@ -1,6 +1,8 @@
-"""The emulator runs the enabled Telit script under CPython (config `run_scripts`): MDM on its
-own AT instance, the flat directory kept equal to the script store, the MOD watchdog, a reboot
-killing the script; and the boot script on its own (crash counting without a previous script)."""
+"""The emulator runs the enabled Telit script (config `run_scripts`) under Python 2.7 when one is
+installed, as the module does, else CPython 3: MDM on its own AT instance, the flat directory
+kept equal to the script store, the MOD watchdog, a reboot killing the script; and the boot
+script on its own (crash counting without a previous script, falling back to the previous one).
+Under 2.7 these count in `make test`'s py27 line (marker py27)."""
 
 import subprocess
 import sys
@@ -9,7 +11,10 @@ import time
 import pytest
 
 from deploy_rig import APPS, Fleet, beacon_board, env_with_tools, telit_bundle
+from mktools import find_python27
 from mktools.sim.telit.mdmshim import to_bytes
+
+PYTHON27 = find_python27()[0]
 
 
 def test_mdm_send_takes_back_what_python_3_made_of_bytes():
@@ -20,9 +25,13 @@ def test_mdm_send_takes_back_what_python_3_made_of_bytes():
     assert to_bytes("b'not a repr") == b"b'not a repr"
 
 
-@pytest.fixture
-def module():
-    f = Fleet(1, config={'boot_s': 0.2})
+@pytest.fixture(params=[pytest.param('default', marks=pytest.mark.py27), 'python3'])
+def module(request):
+    config = {'boot_s': 0.2}
+    if request.param == 'python3':
+        config['script_python'] = sys.executable
+    f = Fleet(1, config=config)
+    f.python = '2.7' if request.param == 'default' and PYTHON27 else '3.'
     yield f
     f.close()
 
@@ -41,7 +50,7 @@ def events(module, kind):
 
 
 SCRIPT = r'''
-import MDM, MOD, time
+import MDM, MOD, sys, time
 
 
 def at(cmd):
@@ -53,6 +62,7 @@ def at(cmd):
 
 
 at('ATE0\r')
+print('python %d.%d' % sys.version_info[:2])
 print('CGMR ' + at(str(bytearray(b'AT+CGMR\r'))).split()[0])
 f = open('/sys/made.txt', 'w')
 f.write('written by the script at %d' % MOD.secCounter())
@@ -94,6 +104,8 @@ def test_a_script_talks_at_on_mdm_and_shares_the_file_system(module):
         link.close()
     module.wait(lambda: events(module, 'script_exit'), 10, 'the script ends')
     out = module.output(0)
+    # the module runs Python 2.7: so does the emulator, when one is installed
+    assert [line for line in out if line.startswith('python ' + module.python)], out
     assert 'CGMR 12.00.026' in out
     assert 'clock ok 1' in out
     assert 'refused: file names have at most 16 characters' in out
@@ -117,9 +129,28 @@ def test_boot_script_without_a_previous_script_keeps_retrying(module, tmp_path):
     module.wait(lambda: (module.state(0, 'a_boots.txt') or b'').startswith(b'4 4'), 20,
                 'four failed starts')
     assert module.enabled(0) == 'a_boot.py'
-    assert module.state(0, 'a_state.txt').split()[:2] in ([b'booting', b'9'],
-                                                          [b'crashed', b'9'])
+    # the boot script rewrites its state file in place: read it between two writes
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').split()[:2] in
+                ([b'booting', b'9'], [b'crashed', b'9']), 10, 'the state booting or crashed')
     assert b'RuntimeError: broken on purpose' in module.state(0, 'a_crash.txt')
+
+
+def test_boot_script_falls_back_to_the_previous_script_after_repeated_crashes(module, tmp_path):
+    board = beacon_board(tmp_path)
+    good, _ = telit_bundle(APPS / 'beacon', board, version='1')
+    module.preinstall(0, good)
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').startswith(b'alive 1'), 20,
+                'version 1 alive')
+    bad, _ = telit_bundle(APPS / 'broken', board, slot='b', version='2', previous='a_boot.py')
+    module.preinstall(0, bad)
+    # AT#ESCRIPT of the previous script first, then mkfailed.txt and the state, then AT#REBOOT
+    module.wait(lambda: (module.state(0, 'b_state.txt') or b'').split()[:2] ==
+                [b'fallback', b'2'], 30, 'the fall-back to a_boot.py')
+    assert module.enabled(0) == 'a_boot.py'
+    assert module.state(0, 'mkfailed.txt') == b'b'
+    assert b'RuntimeError: broken on purpose' in module.state(0, 'b_crash.txt')
+    module.wait(lambda: (module.state(0, 'a_state.txt') or b'').startswith(b'alive 1'), 20,
+                'version 1 alive again')
 
 
 def test_sim_cli_has_the_script_flags():

@@ -1,8 +1,10 @@
-"""Python 2.7 check for on-target code (Telit's on-module Python is 2.7; no interpreter here).
+"""Python 2.7 check for on-target code (Telit's on-module Python is 2.7): fast, and it needs no
+2.7 interpreter; `make test` also runs the code on a real one (mktools.dev.testall, line py27).
 
-Each file must parse with lib2to3's Python 2 grammar (print as a statement: so `print(a, end='')`
-fails) and must not contain what that grammar still tolerates but Python 2.7 rejects or runs
-differently:
+Each file must be ASCII (2.7 refuses a file with other bytes and no coding line, PEP 263; and
+ASCII keeps bundles small), must parse with lib2to3's Python 2 grammar (print as a statement:
+so `print(a, end='')` fails) and must not contain what that grammar still tolerates but Python
+2.7 rejects or runs differently:
   syntax:    f-strings, `nonlocal`, keyword-only parameters, annotations, `yield from`,
              `async`/`await`, walrus, starred assignment, `raise ... from ...`, digit separators
   semantics: `return <value>` in a generator (a SyntaxError on 2.7), `print` with several
@@ -29,12 +31,12 @@ SYMS = pygram.python_symbols
 _DRIVER = driver.Driver(pygram.python_grammar, convert=pytree.convert)
 
 
-def _leaves(node):
+def leaves(node):
     if isinstance(node, pytree.Leaf):
         yield node
     else:
         for child in node.children:
-            yield from _leaves(child)
+            yield from leaves(child)
 
 
 def _walk(node):
@@ -92,21 +94,37 @@ def _is_bytes_expr(value):
     return False
 
 
+def parse_tree(src):
+    """The lib2to3 tree of src with the Python 2 grammar, None if it does not parse."""
+    try:
+        return _DRIVER.parse_string(src if src.endswith('\n') else src + '\n')
+    except Exception:
+        return None
+
+
 def check_source(src, name='<src>'):
     """Problems in one file as a list of 'file:line: message' strings."""
     if not src.endswith('\n'):
         src += '\n'
+    ascii_problems = []
+    for i, line in enumerate(src.split('\n')):
+        bad = [c for c in line if ord(c) > 127]
+        if bad:
+            ascii_problems.append('%s:%d: non-ASCII character %r (Python 2.7 refuses the file '
+                                  'without a coding line, PEP 263): write ASCII'
+                                  % (name, i + 1, bad[0]))
     try:
         tree = _DRIVER.parse_string(src)
     except (parse.ParseError, Exception) as e:   # tokenizer errors are plain exceptions
         line = getattr(e, 'context', (None, (0, 0)))[1][0] if hasattr(e, 'context') else 0
-        return ['%s:%s: not Python 2.7 syntax (%s)' % (name, line, str(e).splitlines()[0])]
-    problems = []
+        return ascii_problems + ['%s:%s: not Python 2.7 syntax (%s)'
+                                 % (name, line, str(e).splitlines()[0])]
+    problems = ascii_problems
 
     def bad(node, msg):
         problems.append('%s:%d: %s' % (name, node.get_lineno() or 0, msg))
 
-    for leaf in _leaves(tree):
+    for leaf in leaves(tree):
         if leaf.type == token.STRING:
             prefix = leaf.value[:leaf.value.find(leaf.value.lstrip('bBrRuUfF')[:1])]
             if 'f' in prefix.lower():
@@ -175,8 +193,8 @@ def main(argv=None):
     paths = (argv if argv is not None else sys.argv[1:]) or ['lib', 'apps']
     passed = failed = 0
     for path in iter_files(paths):
-        with open(path, encoding='utf-8') as f:
-            problems = check_source(f.read(), path)
+        with open(path, 'rb') as f:
+            problems = check_source(f.read().decode('utf-8', 'replace'), path)
         if problems:
             failed += 1
             for p in problems:

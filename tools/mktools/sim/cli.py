@@ -81,8 +81,10 @@ def register(commands):
     p.add_argument('--boot-ms', type=float, metavar='N',
                    help='time a reboot takes until the module answers again, in milliseconds')
     p.add_argument('--run-scripts', action='store_true',
-                   help='telit: run the script AT#ESCRIPT enables at each start-up under this '
-                        'CPython, with a shim MDM on its own AT instance of the module')
+                   help='telit: run the script AT#ESCRIPT enables at each start-up, with a '
+                        'stand-in MDM on its own AT instance of the module, under Python 2.7 '
+                        'as the module does (python2.7 on PATH or under pyenv); without one, '
+                        'under this CPython 3')
     p.add_argument('--script-dir', metavar='DIR',
                    help='telit, --run-scripts: the directory the running script sees (kept '
                         'equal to the script store; default: a temporary one)')

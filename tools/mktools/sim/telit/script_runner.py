@@ -1,6 +1,8 @@
 """The emulator's side of the Telit script shim: `ScriptRunner` runs the script AT#ESCRIPT
-enabled, after a start-up of an emulated Telit module (config `run_scripts`), as a CPython child
-process through `mdmshim.py`, with its MDM joined to an AT instance of the module.
+enabled, after a start-up of an emulated Telit module (config `run_scripts`), as a child process
+through `mdmshim.py`, with its MDM joined to an AT instance of the module.  The interpreter is
+Python 2.7, what the module runs, when one is installed (mktools.find_python27; config
+`script_python` names another), else this CPython 3.
 
 It belongs to `mktools.sim.telit.scripts` (the script store), which creates one per start-up.
 """
@@ -15,15 +17,33 @@ import tempfile
 from collections import deque
 from pathlib import Path
 
+from mktools import find_python27
+
 log = logging.getLogger('mktools.sim.script')
 
 SHIM = Path(__file__).resolve().parent / 'mdmshim.py'
 OUTPUT_LINES = 500              # what the script printed, kept for tests and logs
 EXIT_WAIT_S = 2.0
+_PYTHON27 = []                  # found once per process: [path or None]
+
+
+def script_python(config):
+    """The interpreter command that runs Telit scripts: config `script_python`, else Python 2.7
+    when installed, else this CPython 3."""
+    exe = config.get('script_python')
+    if not exe:
+        if not _PYTHON27:
+            _PYTHON27.append(find_python27()[0])
+        exe = _PYTHON27[0]
+    if not exe:
+        # -I: nothing from the host's environment or site-packages
+        return [sys.executable, '-I', '-u']
+    # 2.7 has no -I: -E -s say the same; -B: no .pyc appears in the mirrored script store
+    return [exe, '-E', '-s', '-B', '-u']
 
 
 class ScriptRunner:
-    """The enabled script running under CPython (mdmshim.py) with MDM on an AT instance of the
+    """The enabled script running under Python 2.7 or CPython 3 (mdmshim.py) with MDM on an AT instance of the
     module: the emulator's Telit Easy Script interpreter.  One per start-up; stop() is the
     power going off (the process is killed, as a reboot kills a script)."""
 
@@ -67,8 +87,8 @@ class ScriptRunner:
         self.mdm, child_mdm = socket.socketpair()
         self.ctl, child_ctl = socket.socketpair()
         adc = [f'--adc={ch}={mv}' for ch, mv in self.modem.config.get('script_adc', {}).items()]
-        # -I: nothing from the host's environment or site-packages; -u: output in order
-        cmd = [sys.executable, '-I', '-u', str(SHIM), '--dir', str(directory),
+        # -u: output in order
+        cmd = script_python(self.modem.config) + [str(SHIM), '--dir', str(directory),
                '--script', self.name, '--mdm-fd', str(child_mdm.fileno()),
                '--ctl-fd', str(child_ctl.fileno())] + adc
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -84,7 +104,7 @@ class ScriptRunner:
         loop.add_reader(self.mdm, self._from_script)
         loop.add_reader(self.ctl, self._control)
         loop.add_reader(self.out, self._output)
-        self.modem.log('script_run', name=self.name, pid=self.proc.pid)
+        self.modem.log('script_run', name=self.name, pid=self.proc.pid, python=cmd[0])
         return True
 
     # -- MDM: the script's AT instance --------------------------------------------------------

@@ -8,7 +8,7 @@ The store lives in NVM: it is flat, names have at most 16 characters and are cas
 it survives `reboot()`.
 
 With config `run_scripts` the enabled script really runs after each start-up: `ScriptRunner`
-starts it under CPython through `mktools/mdmshim.py` (Telit's MDM, MOD, GPIO... built-ins), in a
+starts it under Python 2.7 (or CPython 3 without one) through `mdmshim.py` (Telit's MDM, MOD, GPIO... built-ins), in a
 directory that mirrors the store, with `MDM` joined to an AT instance of this module, so a
 script's commands are parsed like the serial port's and an upgrade can be watched end to end.
 What the script writes into its directory shows in the store (#LSCRIPT, #RSCRIPT); what
