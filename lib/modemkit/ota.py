@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 
+from modemkit.port import FileError as _MISSING     # a file that is not there
 from modemkit.sched import Return
 from modemkit.sock import NetError, EIO
 
@@ -52,10 +53,6 @@ MANIFEST = 'ota.json'        # the manifest, kept in the slot it describes
 _KEYS = ('SLOT', 'VERSION', 'ENTRY', 'CONFIG')
 _NAME_OK = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./'
 
-try:
-    _MISSING = (IOError, OSError)    # type: ignore[name-defined]  # 2.7: open() raises IOError
-except NameError:
-    _MISSING = OSError
 
 
 class OtaError(NetError):
