@@ -313,6 +313,8 @@ class Channel(object):
     unsolicited = 0         # lines nobody expected (no command, no URC handler)
     timeouts = 0
     handler_errors = 0      # URC handlers that raised (logged, channel unaffected)
+    _hold = False           # hold(): no command starts until release() or _hold_end
+    _hold_end = 0
 
     def __init__(self, sched, uart, line_bytes=256, max_lines=12, store_bytes=512,
                  chunk_bytes=64, finals=BASE_FINALS, log=None):
@@ -363,6 +365,19 @@ class Channel(object):
         self._raw_left = n
         self._raw_fn = consumer
 
+    def hold(self, ms):
+        """Start no command for ms, or until release(): the module still owes a line that
+        ends something no command of ours started (Wavecom: the OK after the ETX and
+        OK_Info_SocketClosed of a data mode's end), and the next command would take it for its
+        answer. Called by a URC handler or a stream consumer, in the reader task, as the line
+        or byte that starts the wait is parsed; the handler (idle=True) of the owed line
+        calls release(). On expiry the queued commands go ahead."""
+        self._hold = True
+        self._hold_end = ticks_add(self.sched.clock.ticks_ms(), ms)
+
+    def release(self):
+        self._hold = False
+
     # -- commands (called from tasks: `resp = yield chan.send(cmd)`) ----------------------
     def send(self, cmd):
         """Queue cmd; the calling task resumes with the Response when the exchange ends."""
@@ -370,13 +385,16 @@ class Channel(object):
         me = sched._current()
         cmd.task = me
         cmd.nxt = None
-        if self._cur is None and self._head is None:
+        if self._cur is None and self._head is None and not self._hold:
             self._start(cmd)
-        elif self._tail is None:
-            self._head = self._tail = cmd
         else:
-            self._tail.nxt = cmd
-            self._tail = cmd
+            if self._tail is None:
+                self._head = self._tail = cmd
+            else:
+                self._tail.nxt = cmd
+                self._tail = cmd
+            if self._cur is None and self._reader is not None:
+                sched.wake(self._reader, False)    # held: it may be waiting without a deadline
         sched.suspend(self)
         return WAIT
 
@@ -439,6 +457,18 @@ class Channel(object):
         chunk = self._chunk
         self._reader = sched.cur
         while True:
+            if self._hold:
+                left = ticks_diff(self._hold_end, sched.clock.ticks_ms())
+                if left <= 0:
+                    self._hold = False
+                    self.log('at: the line a hold waited for did not come')
+                    continue
+                if self._cur is None:
+                    yield sched.readable(uart, left)
+                    n = uart.readinto(chunk)
+                    if n:
+                        self._feed(chunk, n)
+                    continue
             if self._cur is None and self._head is not None:
                 # The next command would reuse the Response: let the task just answered run
                 # first (it is ahead of us in the ready queue).

@@ -42,6 +42,9 @@ _ETX = b'\x03'
 _DLE = b'\x10'
 _WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP s8: printed at every start-up
 _CHUNK = 64                   # bytes the AT channel reads from the UART at a time
+# [INFERRED] no manual says how soon the OK after OK_Info_SocketClosed comes; commands wait for
+# it this long at most (then a lost OK costs one wait, not the next command's answer)
+_TAIL_MS = 5000
 # MT Chapter 9 / GP s9.2: the codes a user meets, in words
 _CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
           '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'
@@ -116,8 +119,10 @@ class Wavecom(Modem):
         # ETX that ends a session, or when the GPRS session is lost in command mode
         ch.add_final(b'#CME ERROR', FAIL, True)
         ch.on(b'#CME ERROR', self._on_error, True)
-        # the OK after an unsolicited OK_Info_SocketClosed (MT App. B) belongs to nobody
-        ch.on(b'OK', id, True)
+        # MT App. B: a session ends with ETX, 'Ok_Info_SocketClosed', then 'OK' ("the TCP
+        # process is completely finished"); that OK answers no command. _rx holds the channel
+        # at the ETX, the OK releases it: a command sent sooner would take it for its answer.
+        ch.on(b'OK', self._on_ok, True)
         if gp:
             ch.on(b'+WIND: 13', self._on_boot)
         else:
@@ -182,6 +187,7 @@ class Wavecom(Modem):
         self.chan.read_raw(0, None)
         self.sess = self.lst = self.hold = None
         self.flow = False
+        self.chan.release()       # the resync's commands wait for no end of a session
         if False:
             yield
 
@@ -210,7 +216,12 @@ class Wavecom(Modem):
             self.said = self._dle = False
             self.chan.read_raw(-1, self._rx)
 
+    def _on_ok(self, line):
+        self.chan.release()
+
     def _on_error(self, line):
+        # also the end of a session's closing sequence (ETX then #CME ERROR, no OK after it)
+        self.chan.release()
         code = line.num(0, -1)
         why = _why(code, line.bytes().decode())
         if code == 35841:
@@ -269,7 +280,9 @@ class Wavecom(Modem):
             if j == d:
                 self._dle = True
             else:
+                # the end: OK_Info_SocketClosed and OK, or #CME ERROR, follow (C.3)
                 self.flow = False
+                self.chan.hold(_TAIL_MS)
                 return i - start
         return None
 
@@ -432,7 +445,9 @@ class Wavecom(Modem):
                     # did not confirm (a garbled byte can look like one).
                     yield self._do(_ETX, 5000)
         except NetError:
-            pass              # a module that did not answer is being resynced already
+            # #CME ERROR after the ETX ends the sequence (no OK follows); a module that did not
+            # answer is being resynced already
+            self.chan.release()
         finally:
             if s is self.sess:
                 if self.flow:

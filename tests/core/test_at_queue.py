@@ -102,3 +102,52 @@ def test_unexpected_write_fails_with_diff():
 
     e = raises(ScriptError, env.sched.run, main())
     assert "expected" in str(e) and 'AT+CSX' in str(e), str(e)
+
+
+def held_env(steps, ms):
+    # A data mode's end (here a 'GONE' URC) after which the module still owes an 'OK' that
+    # answers no command (Wavecom: ETX, Ok_Info_SocketClosed, OK; MT App. B)
+    env = setup(steps)
+    env.released = []
+
+    def gone(line):
+        env.chan.hold(ms)
+
+    def owed(line):
+        env.released.append(env.clock.now)
+        env.chan.release()
+
+    env.chan.on(b'GONE', gone)
+    env.chan.on(b'OK', owed, True)
+    return env
+
+
+def test_hold_keeps_the_next_command_until_the_owed_line():
+    # the owed OK comes 200 ms after GONE; a command sent in between is written only after it,
+    # so it is not taken for that command's answer
+    env = held_env([('<', b'\r\nGONE\r\n'), ('~', 200), ('<', b'\r\nOK\r\n'),
+                    ('>', b'AT+X\r'), ('~', 0), ('<', b'\r\n+X: 7\r\n\r\nOK\r\n')], 5000)
+
+    def main():
+        yield env.sched.sleep_ms(50)
+        r = yield env.chan.send(Cmd(b'AT+X', expect=b'+X:'))
+        raise Return((r.status, r.nlines and r.num(0), env.clock.now))
+
+    status, x, t = run(env, main)
+    assert (status, x) == (OK, 7), (status, x)
+    assert env.released == [200] and t >= 200, (env.released, t)
+    assert env.chan.unsolicited == 0 and env.logs == [], env.logs
+
+
+def test_hold_expires_when_the_owed_line_does_not_come():
+    env = held_env([('<', b'\r\nGONE\r\n'),
+                    ('>', b'AT+Y\r'), ('<', b'\r\nOK\r\n')], 300)
+
+    def main():
+        yield env.sched.sleep_ms(10)
+        r = yield env.chan.send(Cmd(b'AT+Y'))
+        raise Return((r.status, env.clock.now))
+
+    status, t = run(env, main)
+    assert status == OK and 300 <= t < 400, (status, t)
+    assert env.released == [] and len(env.logs) == 1, (env.released, env.logs)

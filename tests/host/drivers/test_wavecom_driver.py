@@ -170,6 +170,51 @@ def test_remote_close_is_end_of_stream(variant, tcp_echo_server):
 
 
 @BOTH
+@pytest.mark.parametrize('closer', ['peer', 'host'])
+def test_next_open_waits_for_the_ok_that_ends_a_session(variant, closer, tcp_echo_server):
+    # MT App. B: a session ends with ETX, 'Ok_Info_SocketClosed', then 'OK' ("the TCP process
+    # is completely finished"). Here that OK comes 300 ms after the rest (turnaround_s), and a
+    # socket opened at once must not take it for #OTCP's answer: its stream would then start
+    # with '\r\nOK_Info_WaitingForData'.
+    rig = wrig(variant, sim={'turnaround_s': 0.3})
+    rig.fe.wire.trace = trace = io.StringIO()
+
+    def main():
+        yield ready(rig)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s.send(b'one')
+        buf = bytearray(64)
+        n = yield s.recv_into(buf, 5000)
+        first = bytes(buf[:n])
+        if closer == 'peer':
+            rig.sim.peer_close(s.id)
+            n = yield s.recv_into(buf, 5000)
+            assert n == 0
+        yield s.close()
+        t0 = rig.clock.now
+        again = yield echo_once(rig, tcp_echo_server.port, b'two')
+        raise Return((first, again, rig.clock.now - t0))
+
+    first, again, took = rig.run(main())
+    assert (first, again) == (b'one', b'two')
+    assert took < 10000, took          # released by the OK, not by the hold's expiry
+    assert not [m for m in rig.logs if m.startswith('at: ')], rig.logs
+    # on the wire: the second AT#OTCP=1 leaves after the first session's closing OK came
+    down = bytearray()
+    before = []                        # what the module had sent when each AT#OTCP left
+    for line in trace.getvalue().splitlines():
+        _, arrow, data = line.split(' ', 2)
+        data = ast.literal_eval(data)
+        if arrow == '>':
+            if b'AT#OTCP' in data:
+                before.append(bytes(down))
+        else:
+            down.extend(data)
+    assert len(before) == 2
+    assert before[1].endswith(b'SocketClosed\r\n\r\nOK\r\n'), before[1][-60:]
+
+
+@BOTH
 def test_open_refused_is_typed(variant):
     rig = wrig(variant)
 
