@@ -303,6 +303,10 @@ class Cmd(object):
     def text(self):
         return bytes(self.buf[:self.n]).decode()
 
+    def name(self):
+        """The command without its arguments, for logs: arguments may carry a password."""
+        return self.text().split('=')[0]
+
 
 class Channel(object):
     # Counters, on the class until the first count (an instance field costs RAM in every
@@ -493,7 +497,7 @@ class Channel(object):
     def _expire(self):
         cmd = self._cur
         self.timeouts += 1
-        self.log('at: %s timed out after %d ms' % (cmd.text(), cmd.timeout_ms))
+        self.log('at: %s timed out after %d ms' % (cmd.name(), cmd.timeout_ms))
         if self._state == _DATA:
             # The prompt's owner never sent its payload: cancel the prompt and let the modem's
             # answer to that end the exchange, so it is not taken for the next command's.
@@ -665,7 +669,7 @@ class Channel(object):
     def _response_line(self, cmd, n):
         resp = self.resp
         if not resp._add(self._line, n):
-            self.log('at: %s: response line dropped (store full)' % cmd.text())
+            self.log('at: %s: response line dropped (store full)' % cmd.name())
         if ((cmd.sink is not None or cmd.put is not None) and cmd.expect is not None
                 and self.line.startswith(cmd.expect)):
             size = self.line.num(cmd.length_field, 0)
