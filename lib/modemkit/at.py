@@ -335,6 +335,8 @@ class Channel(object):
         self._state = _IDLE
         self._deadline = 0
         self._gt = 0               # '>' seen at the start of a line while a prompt is expected
+        self._prompted = False     # this exchange had its prompt: a later '>' is only text
+        self._stale = False        # the line being read began before the command was written
         self._skip_space = False
         self._raw_left = 0         # payload bytes still to read after a length header
         self._raw_fn = None        # or a URC handler's consumer for them
@@ -487,6 +489,10 @@ class Channel(object):
         self._cur = cmd
         self._state = _SENT
         self._gt = 0
+        self._prompted = False
+        # what is already in the line buffer came before the command: it can end as a URC,
+        # never as this command's answer (a final whose CR LF was lost, then our OK)
+        self._stale = self._ln > 0
         self.resp._reset()
         self.uart.write(cmd.buf, cmd.n)
         self.uart.write(_CR)
@@ -521,6 +527,7 @@ class Channel(object):
         task = cmd.task
         cmd.task = None
         if status == PROMPT:
+            self._prompted = True
             # The prompt's owner gets the command's timeout from now to send its data: the
             # outcome just delivered must not expire with the old deadline (a prompt read in
             # the reader pass that reaches the deadline).
@@ -557,7 +564,8 @@ class Channel(object):
                     self._skip_space = False
                     if c == 32:
                         continue
-                if c == 62 and self._state == _SENT and self._cur.prompt:   # '>'
+                if (c == 62 and self._state == _SENT and self._cur.prompt
+                        and not self._prompted):                           # '>'
                     self._gt += 1
                     if self._gt >= self._cur.prompt:
                         self._gt = 0
@@ -614,6 +622,8 @@ class Channel(object):
     def _line_end(self):
         n = self._ln
         self._ln = 0
+        stale = self._stale
+        self._stale = False
         line = self._line
         if self._bad:
             self._bad = False
@@ -628,7 +638,7 @@ class Channel(object):
         if not n:
             return
         self.line.n = n
-        cmd = self._cur
+        cmd = None if stale else self._cur
         sent = cmd is not None and self._state == _SENT
         if sent:
             if (self.resp.nlines == 0 and n >= 2 and line[0] | 32 == 97

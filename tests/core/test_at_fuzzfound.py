@@ -1,0 +1,43 @@
+"""Regressions the fuzzing properties (tests/host/fuzz) found in the AT channel; each test
+is the shrunk example, on the scripted fake UART, portable."""
+from mktest import setup
+from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT, TIMEOUT
+from modemkit.sched import Return
+
+
+def test_a_second_gt_after_the_data_is_text_not_another_prompt():
+    # fuzz: '>>' then CR LF with 1-byte chunks: the second '>' arrived after send_data() and
+    # ended the data phase as PROMPT, an outcome its caller never expects
+    env = setup([('>', b'AT+QISEND=0,5\r'), ('<', b'>'), ('>', b'hello'),
+                 ('<', b'>\r\nSEND OK\r\n')], chunk=1)
+    env.chan.add_final(b'SEND OK', OK)
+    cmd = Cmd(b'AT+QISEND=0,5', prompt=PROMPT_GT, timeout_ms=1000)
+
+    def main():
+        r = yield env.chan.send(cmd)
+        first = r.status
+        r = yield env.chan.send_data(b'hello')
+        raise Return((first, r.status))
+
+    assert env.sched.run(main()) == (PROMPT, OK)
+    env.script.done()
+
+
+def test_a_line_begun_before_the_command_is_not_its_answer():
+    # fuzz: 'ERROR' whose CR LF the line lost arrived after AT+CSQ timed out; the next AT's
+    # CR LF OK ended that line, and AT got the stale ERROR as its final
+    env = setup([('>', b'AT+CSQ\r'), ('~', 150), ('<', b'ERROR'), ('>', b'AT\r'),
+                 ('<', b'\r\nOK\r\n')])
+    logs = env.logs
+
+    def main():
+        r = yield env.chan.send(Cmd(b'AT+CSQ', expect=b'+CSQ:', timeout_ms=100))
+        first = r.status
+        yield env.sched.sleep_ms(200)
+        r = yield env.chan.send(Cmd(b'AT', timeout_ms=1000))
+        raise Return((first, r.status))
+
+    assert env.sched.run(main()) == (TIMEOUT, OK)
+    env.script.done()
+    unsolicited = [m for m in logs if 'unsolicited' in m]
+    assert len(unsolicited) == 1 and 'ERROR' in unsolicited[0], logs
