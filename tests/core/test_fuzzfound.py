@@ -1,5 +1,5 @@
-"""Regressions the fuzzing properties (tests/host/fuzz) found in the AT channel; each test
-is the shrunk example, on the scripted fake UART, portable."""
+"""Regressions the fuzzing properties (tests/host/fuzz) found; each test is the shrunk example,
+portable (CPython, MicroPython, 2.7)."""
 from mktest import setup
 from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT, TIMEOUT
 from modemkit.sched import Return
@@ -41,3 +41,33 @@ def test_a_line_begun_before_the_command_is_not_its_answer():
     env.script.done()
     unsolicited = [m for m in logs if 'unsolicited' in m]
     assert len(unsolicited) == 1 and 'ERROR' in unsolicited[0], logs
+
+
+def test_an_ftp_reply_that_is_not_utf8_is_an_ftp_error():
+    # fuzz: b'550 \xe9...' made the refused reply's text raise UnicodeError (a ValueError),
+    # outside the FtpError family the reconnect paths catch
+    from mqttfake import FakeModem
+    from modemkit.ftp import FtpError
+    from modemkit.ftp_py import Ftp
+    from modemkit.sock import EOF, OPEN, TCP, Socket
+    m = FakeModem()
+    ftp = Ftp(m, {'host': 'ftp.test'}, bytearray(64))
+    s = Socket(m, TCP, 128, 64)
+    s.state = OPEN
+    reply = bytearray(b'550 fichier \xe9t\xe9 refus\xe9\r\n213 \x80\r\n')
+    s.put(reply, 0, len(reply))
+    s.state = EOF
+    ftp.ctl = s
+    got = []
+
+    def main():
+        try:
+            yield ftp._ask(None, 2)
+        except FtpError as e:
+            got.append(str(e))
+        code = yield ftp._ask(None)
+        got.append((code, ftp._text()))
+
+    m.sched.run(main())
+    assert got[0].endswith('550 fichier ?t? refus?'), got
+    assert got[1] == (213, '213 ?'), got
