@@ -20,7 +20,12 @@ def load(path):
         raise BoardError('cannot read board config %s: %s' % (path, e))
     except ValueError as e:
         raise BoardError('board config %s is not valid JSON: %s' % (path, e))
-    if cfg.get('dialect') not in DIALECTS:
+    dialect = cfg.get('dialect') if isinstance(cfg, dict) else None
+    try:
+        known = dialect in DIALECTS
+    except TypeError:                       # a list or an object: unhashable
+        known = False
+    if not known:
         raise BoardError('%s: "dialect" must be one of %s' % (path, ', '.join(sorted(DIALECTS))))
     return cfg
 

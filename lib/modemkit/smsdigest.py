@@ -286,6 +286,8 @@ def deliver_pdu(smsc, originator, timestamp, user_data, dcs=DCS_8BIT):
 def tpdu_length(pdu_hex):
     """The octet count that AT+CMGS / +CMGR give: the PDU without its SMSC part."""
     pdu = _unhex(pdu_hex)
+    if not pdu or len(pdu) < 1 + pdu[0]:
+        raise ValueError('PDU cut short')
     return len(pdu) - _read_smsc(pdu)[1]
 
 

@@ -71,3 +71,24 @@ def test_an_ftp_reply_that_is_not_utf8_is_an_ftp_error():
     m.sched.run(main())
     assert got[0].endswith('550 fichier ?t? refus?'), got
     assert got[1] == (213, '213 ?'), got
+
+
+def test_a_board_file_that_is_not_an_object_is_a_board_error():
+    # fuzz: 'null' raised AttributeError, '{"dialect": []}' TypeError (unhashable)
+    from mktest import raises, tmpdir
+    from modemkit import board
+    path = tmpdir() + '/board.json'
+    for text in ('null', '[1, 2]', '{"dialect": []}', '{"dialect": {"a": 1}}', '7'):
+        with open(path, 'w') as f:
+            f.write(text)
+        e = raises(board.BoardError, board.load, path)
+        assert 'dialect' in str(e), (text, str(e))
+
+
+def test_tpdu_length_of_a_cut_pdu_is_a_value_error():
+    # fuzz: '' raised IndexError; an SMSC length past the end gave a negative length
+    from mktest import raises
+    from modemkit import smsdigest
+    for pdu in ('', '07', '0791'):
+        raises(ValueError, smsdigest.tpdu_length, pdu)
+    assert smsdigest.tpdu_length('0011000C91') == 4
