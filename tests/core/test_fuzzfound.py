@@ -92,3 +92,38 @@ def test_tpdu_length_of_a_cut_pdu_is_a_value_error():
     for pdu in ('', '07', '0791'):
         raises(ValueError, smsdigest.tpdu_length, pdu)
     assert smsdigest.tpdu_length('0011000C91') == 4
+
+
+def _queue_with_head(head_text):
+    from mktest import tmpdir
+    from modemkit.squeue import Queue
+    path = tmpdir() + '/q'
+    q = Queue(path)
+    q.append(b'one')
+    q.append(b'two')
+    with open(path + '.h', 'w') as f:
+        f.write(head_text)
+    return Queue(path)
+
+
+def test_a_negative_head_in_the_head_file_reads_from_the_start():
+    # fuzz: '-1 0 0' made open() seek to -1: OSError, outside QueueError
+    q = _queue_with_head('-1 0 0\n')
+    assert len(q) == 2 and q.peek() == (1, b'one')
+    assert q.append(b'three') == 3
+
+
+def test_a_sequence_number_past_32_bits_is_not_taken():
+    # fuzz: '0 4294967296 0' on an empty queue: append() returned 4294967296, the record held
+    # 0 (4 bytes), so the number read back was not the number given
+    from mktest import tmpdir
+    from modemkit.squeue import Queue
+    path = tmpdir() + '/q'
+    Queue(path)
+    with open(path + '.h', 'w') as f:
+        f.write('0 4294967296 0\n')
+    q = Queue(path)
+    seq = q.append(b'x')
+    assert q.peek() == (seq, b'x') and seq == 1
+    q = _queue_with_head('0 -7 0\n')         # the records found set the numbering again
+    assert q.append(b'three') == 3
