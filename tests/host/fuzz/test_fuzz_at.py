@@ -7,7 +7,7 @@ the data phase's too), and a plain AT succeeds afterwards."""
 
 from hypothesis import given, strategies as st
 
-from conftest import run_property, tried
+from fuzzing import examples, run_property, tried
 from modemkit import at
 from modemkit.at import Cmd, OK, FAIL, TIMEOUT, PROMPT, PROMPT_GT, PROMPT_GT3
 from modemkit.fakeuart import FakeClock, FakeUart
@@ -96,6 +96,7 @@ def channel(plan, chunk):
 KINDS = ('plain', 'prompt', 'prompt3', 'sink')
 
 
+@examples(3000)
 @given(plan=episode, chunk=CHUNKS, kind=st.sampled_from(KINDS),
        timeout=st.sampled_from([100, 300, 1000, 2000]), cancel=st.booleans())
 def _one_exchange(plan, chunk, kind, timeout, cancel):

@@ -7,7 +7,7 @@ import json
 
 from hypothesis import given, strategies as st
 
-from conftest import run_property, tried
+from fuzzing import examples, run_property, tried
 from modemkit import board, smsdigest as sd
 
 PASSWORDS = ['1234567890123456', 'abcdefghijklmnop']
@@ -29,6 +29,7 @@ def real_pdus():
                    v[0][:v[1]] + v[3] + v[0][v[1] + 1:]][v[2] + 1 if v[2] < 2 else 3])
 
 
+@examples(1000)
 @given(user_data=st.one_of(
            st.binary(max_size=160),
            st.tuples(st.sampled_from([sd.REQUEST_CODE, sd.RESPONSE_CODE]),
@@ -58,6 +59,7 @@ def _decoders(user_data, pdu, text, dcs):
         assert len(sd.split_simple_response(text, alphabet)) <= sd.MAX_SEGMENTS
 
 
+@examples(600)
 @given(text=st.binary(max_size=sd.SEGMENT_TEXT), pwd=st.sampled_from(PASSWORDS),
        transaction=st.integers(0, 255), session=st.integers(0, 255),
        long_text=st.binary(max_size=3000), smsc=numbers, peer=numbers)
@@ -85,6 +87,7 @@ board_like = st.fixed_dictionaries(
     optional={'serial': json_values, 'apn': json_values, 'mqtt': json_values})
 
 
+@examples(400)
 @given(content=st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),

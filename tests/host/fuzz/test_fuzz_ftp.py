@@ -5,7 +5,7 @@ stream is FtpError (Broken), never anything else."""
 
 from hypothesis import given, strategies as st
 
-from conftest import run_property, tried
+from fuzzing import examples, run_property, tried
 from modemkit.ftp import FtpError
 from modemkit.ftp_py import Ftp
 from modemkit.sched import Return
@@ -28,6 +28,7 @@ stream = st.lists(st.tuples(line, ends).map(lambda le: le[0] + le[1]), max_size=
     b''.join)
 
 
+@examples(1000)
 @given(data=stream, kinds=st.lists(st.sampled_from([0, 1, 2, 3]), min_size=1, max_size=6),
        line_size=st.sampled_from([16, 64, 128]))
 def _replies(data, kinds, line_size):

@@ -6,7 +6,7 @@ packets are delivered exactly, in order, on one connection."""
 
 from hypothesis import given, strategies as st
 
-from conftest import run_property, tried
+from fuzzing import examples, run_property, tried
 from modemkit.mqtt import UP
 from modemkit.sched import Return
 from mqttfake import FakeModem, client
@@ -77,6 +77,7 @@ def session(broker_bytes):
     return m, c, got, died, main
 
 
+@examples(1000)
 @given(packets=st.lists(junk, min_size=1, max_size=8))
 def _anything(packets):
     tried('mqtt-any')
@@ -101,6 +102,7 @@ def _anything(packets):
         assert topic and b'+' not in topic and b'#' not in topic and b'\x00' not in topic
 
 
+@examples(1000)
 @given(messages=st.lists(publish(), min_size=1, max_size=4))
 def _well_formed(messages):
     tried('mqtt-publish')

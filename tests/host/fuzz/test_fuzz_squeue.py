@@ -8,7 +8,7 @@ import os
 
 from hypothesis import given, strategies as st
 
-from conftest import run_property, tried
+from fuzzing import examples, run_property, tried
 from modemkit.squeue import Queue, QueueError
 
 REC_MAX = 48
@@ -52,6 +52,7 @@ def corrupt(path, edits, head):
             f.write(head)
 
 
+@examples(400)
 @given(records=st.lists(st.binary(max_size=REC_MAX), min_size=1, max_size=30),
        pops=st.integers(0, 10), max_bytes=st.sampled_from([128, 512, 4096]),
        edits=st.lists(edit_q, max_size=4), head=st.one_of(st.just('keep'), head_text))

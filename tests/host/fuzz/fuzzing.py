@@ -4,26 +4,36 @@ asked in `make fuzz SECONDS=600` (profile `fuzz`: rounds of random examples unti
 has had its share of the time; failures go to hypothesis's example database and come back first
 in the next run, and the failing example is printed for a regression test in tests/core).
 
-A property counts its examples with `tried(name)`; the totals close the run."""
+A property counts its examples with `tried(name)`; the totals close the run (hooks in
+tests/host/conftest.py call `share()` and `summary()`: a second conftest.py here would shadow
+the one the other host tests import helpers from)."""
 
 import os
 import time
 
-import pytest
 from hypothesis import HealthCheck, settings
 
 FUZZ_SECONDS = float(os.environ.get('MODEMKIT_FUZZ_SECONDS') or 0)
+SCALE = float(os.environ.get('MODEMKIT_FUZZ_SCALE') or 1)     # ci: more or fewer examples
 EXAMPLES = {}
 _SHARE = {'n': 1}
 
 settings.register_profile(
-    'ci', max_examples=int(os.environ.get('MODEMKIT_FUZZ_EXAMPLES') or 150), deadline=2000,
+    'ci', max_examples=int(1000 * SCALE), deadline=2000,
     derandomize=True, database=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
-    'fuzz', max_examples=500, deadline=None, print_blob=True,
+    'fuzz', max_examples=100, deadline=None, print_blob=True,
     suppress_health_check=list(HealthCheck))
 settings.load_profile('fuzz' if FUZZ_SECONDS else 'ci')
+
+
+def examples(n):
+    """A property's number of examples in the ci profile (by its cost: all of them together
+    take about a minute); the fuzz profile's rounds ignore it."""
+    if FUZZ_SECONDS:
+        return lambda fn: fn
+    return settings(max_examples=max(1, int(n * SCALE)))
 
 
 def tried(name):
@@ -41,11 +51,12 @@ def run_property(prop):
         prop()
 
 
-def pytest_collection_modifyitems(config, items):
-    _SHARE['n'] = max(1, sum(1 for item in items if 'fuzz' in item.nodeid.split('::')[0]))
+def share(items):
+    """The fuzz profile's time is split between the fuzzing tests collected."""
+    _SHARE['n'] = max(1, sum(1 for item in items if '/fuzz/' in item.nodeid.split('::')[0]))
 
 
-def pytest_terminal_summary(terminalreporter):
+def summary(terminalreporter):
     if EXAMPLES:
         mode = f'{FUZZ_SECONDS:g} s' if FUZZ_SECONDS else 'ci profile'
         terminalreporter.write_line(f'fuzz ({mode}): ' + ', '.join(
