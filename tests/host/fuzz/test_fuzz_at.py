@@ -36,8 +36,9 @@ fragment = st.one_of(
     st.sampled_from([b'\x00' * 3, b'\r', b'\x1b', b'\xff\xfe', b'>>>>']),
 )
 piece = st.tuples(fragment, st.sampled_from(ENDS)).map(lambda fe: fe[0] + fe[1])
-# (delay in ms after the command was written, bytes)
-episode = st.lists(st.tuples(st.integers(0, 2500), piece), max_size=12)
+# (delay in ms after the command was written, or -1/0/1 ms around its deadline, bytes)
+delay = st.one_of(st.integers(0, 2500), st.sampled_from(['D-1', 'D', 'D+1']))
+episode = st.lists(st.tuples(delay, piece), max_size=12)
 
 CHUNKS = st.integers(1, 16)
 UART_SIZE = 16384
@@ -47,8 +48,9 @@ class Peer(object):
     """The modem side: answers a plain AT with OK; any other command (or data after a prompt)
     brings the episode's bytes, each at its delay."""
 
-    def __init__(self, plan):
-        self.plan = plan
+    def __init__(self, plan, deadline):
+        self.plan = [(deadline + int(d[1:] or 0) if isinstance(d, str) else d, data)
+                     for d, data in plan]
         self.line = bytearray()
         self.data_left = 0          # after AT+QISEND=0,5: five bytes of data (or an ESC)
         self.uart = None
@@ -77,13 +79,13 @@ class Peer(object):
                 self.plan = None
 
 
-def channel(plan, chunk):
+def channel(plan, chunk, deadline):
     clock = FakeClock(0)
     sched = Scheduler(clock)
     died = []
     sched.on_error = lambda task, err: died.append((task.name, err))
     uart = FakeUart(clock, chunk=chunk, size=UART_SIZE, marks=64)
-    uart.attach(Peer(plan))
+    uart.attach(Peer(plan, deadline))
     logs = []
     chan = at.Channel(sched, uart, log=logs.append, line_bytes=128, store_bytes=256)
     chan.add_final(b'SEND OK', OK)
@@ -101,7 +103,7 @@ KINDS = ('plain', 'prompt', 'prompt3', 'sink')
        timeout=st.sampled_from([100, 300, 1000, 2000]), cancel=st.booleans())
 def _one_exchange(plan, chunk, kind, timeout, cancel):
     tried('at-channel')
-    sched, chan, died = channel(plan, chunk)
+    sched, chan, died = channel(plan, chunk, timeout)
     urcs = []
 
     def on_qiurc(line):
