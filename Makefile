@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test sysdeps clean bench
+.PHONY: demo test fuzz sysdeps clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ demo: $(VENV)/.installed sysdeps
 
 test: $(VENV)/.installed sysdeps
 	$(PY) -m mktools.dev.testall
+
+# The fuzzing properties of tests/host/fuzz (a minute of them runs in `make test`) for as long
+# as asked, e.g. `make fuzz SECONDS=600`; prints the examples tried. A failure is shrunk and
+# printed, kept in .hypothesis/ and tried first the next time; keep it in tests/core as a test.
+SECONDS ?= 300
+fuzz: $(VENV)/.installed
+	MODEMKIT_FUZZ_SECONDS=$(SECONDS) $(PY) -m pytest -q tests/host/fuzz
 
 # Every benchmark; writes bench/results.json and bench/results.md (see README, "Benchmarks").
 bench: $(VENV)/.installed sysdeps

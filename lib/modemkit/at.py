@@ -304,6 +304,10 @@ class Cmd(object):
     def text(self):
         return bytes(self.buf[:self.n]).decode()
 
+    def name(self):
+        """The command without its arguments, for logs: arguments may carry a password."""
+        return self.text().split('=')[0]
+
 
 class Channel(object):
     # Counters, on the class until the first count (an instance field costs RAM in every
@@ -334,6 +338,8 @@ class Channel(object):
         self._state = _IDLE
         self._deadline = 0
         self._gt = 0               # '>' seen at the start of a line while a prompt is expected
+        self._prompted = False     # this exchange had its prompt: a later '>' is only text
+        self._stale = False        # the line being read began before the command was written
         self._skip_space = False
         self._raw_left = 0         # payload bytes still to read after a length header
         self._raw_fn = None        # or a URC handler's consumer for them
@@ -514,6 +520,10 @@ class Channel(object):
         self._cur = cmd
         self._state = _SENT
         self._gt = 0
+        self._prompted = False
+        # what is already in the line buffer came before the command: it can end as a URC,
+        # never as this command's answer (a final whose CR LF was lost, then our OK)
+        self._stale = self._ln > 0
         self.resp._reset()
         self.uart.write(cmd.buf, cmd.n)
         self.uart.write(_CR)
@@ -529,7 +539,7 @@ class Channel(object):
     def _expire(self):
         cmd = self._cur
         self.timeouts += 1
-        self.log('at: %s timed out after %d ms' % (cmd.text(), cmd.timeout_ms))
+        self.log('at: %s timed out after %d ms' % (cmd.name(), cmd.timeout_ms))
         if self._state == _DATA:
             # The prompt's owner never sent its payload: cancel the prompt and let the modem's
             # answer to that end the exchange, so it is not taken for the next command's.
@@ -553,6 +563,7 @@ class Channel(object):
         task = cmd.task
         cmd.task = None
         if status == PROMPT:
+            self._prompted = True
             # The prompt's owner gets the command's timeout from now to send its data: the
             # outcome just delivered must not expire with the old deadline (a prompt read in
             # the reader pass that reaches the deadline).
@@ -589,7 +600,8 @@ class Channel(object):
                     self._skip_space = False
                     if c == 32:
                         continue
-                if c == 62 and self._state == _SENT and self._cur.prompt:   # '>'
+                if (c == 62 and self._state == _SENT and self._cur.prompt
+                        and not self._prompted):                           # '>'
                     self._gt += 1
                     if self._gt >= self._cur.prompt:
                         self._gt = 0
@@ -646,6 +658,8 @@ class Channel(object):
     def _line_end(self):
         n = self._ln
         self._ln = 0
+        stale = self._stale
+        self._stale = False
         line = self._line
         if self._bad:
             self._bad = False
@@ -660,7 +674,7 @@ class Channel(object):
         if not n:
             return
         self.line.n = n
-        cmd = self._cur
+        cmd = None if stale else self._cur
         sent = cmd is not None and self._state == _SENT
         if sent:
             if (self.resp.nlines == 0 and n >= 2 and line[0] | 32 == 97
@@ -701,7 +715,7 @@ class Channel(object):
     def _response_line(self, cmd, n):
         resp = self.resp
         if not resp._add(self._line, n):
-            self.log('at: %s: response line dropped (store full)' % cmd.text())
+            self.log('at: %s: response line dropped (store full)' % cmd.name())
         if ((cmd.sink is not None or cmd.put is not None) and cmd.expect is not None
                 and self.line.startswith(cmd.expect)):
             size = self.line.num(cmd.length_field, 0)

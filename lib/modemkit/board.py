@@ -21,7 +21,11 @@ def load(path):
         raise BoardError('board config %s is not valid JSON: %s' % (path, e))
     if not isinstance(cfg, dict):
         raise BoardError('board config %s: not a JSON object' % path)
-    if cfg.get('dialect') not in DIALECTS:
+    try:
+        known = cfg.get('dialect') in DIALECTS
+    except TypeError:                       # a list or an object: unhashable
+        known = False
+    if not known:
         raise BoardError('%s: "dialect" must be one of %s' % (path, ', '.join(sorted(DIALECTS))))
     # the sections board.modem() reads; the host tools check every key (modemkit board check)
     for key in ('serial', 'power'):

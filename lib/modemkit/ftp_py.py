@@ -63,7 +63,7 @@ class Ftp(ftp.Client):
         raise Return(code)
 
     def _refused(self, code, text):
-        why = '%s: %s' % (text, bytes(self.line[:self.ll]).decode().strip())
+        why = '%s: %s' % (text, self._text())
         if code == 550:
             return NoSuchFile(ENOENT, why)
         if code == 530 or code == 332:
@@ -88,7 +88,7 @@ class Ftp(ftp.Client):
         yield self._ask('TYPE I', 2)
 
     def _text(self):
-        return bytes(self.line[:self.ll]).decode().strip()
+        return _ascii(self.line, self.ll)
 
     def _size(self, name):
         yield self._ask('SIZE ' + name, 2)
@@ -154,6 +154,16 @@ class Ftp(ftp.Client):
             except Exception:
                 pass
             yield self._drop()
+
+
+def _ascii(b, n):
+    # RFC 959 replies are ASCII, but servers send other bytes (a localised message in
+    # latin-1): decode() would raise UnicodeError on them; control bytes become spaces
+    out = bytearray(n)
+    for i in range(n):
+        c = b[i]
+        out[i] = 32 if c < 32 else 63 if c > 126 else c
+    return bytes(out).decode().strip()
 
 
 def _shift(b, k, n):

@@ -152,15 +152,16 @@ class Modem(object):
             self._trouble(REGISTER, 'registration lost')
 
     # -- the steps -------------------------------------------------------------------------
-    def q(self, text, timeout_ms=1000, expect=None, ok=True):
-        """The supervisor's exchanges: build, send, and (ok=True) insist on OK."""
+    def q(self, text, timeout_ms=1000, expect=None, ok=True, secret=False):
+        """The supervisor's exchanges: build, send, and (ok=True) insist on OK; `secret`: the
+        arguments carry a password, errors name the command alone."""
         c = self._c
         c.clear().add(text)
         c.timeout_ms = timeout_ms
         c.expect = expect
         r = yield self.chan.send(c)
         if ok and r.status != at.OK:
-            raise fail(c, r)
+            raise fail(c, r, secret)
         raise Return(r)
 
     def _power(self):
@@ -359,12 +360,18 @@ class Modem(object):
         yield
 
 
-def fail(cmd, resp):
+def shown(text, secret):
+    """A command as errors and logs may name it: without its arguments when they carry a
+    password (APN, MQTT, FTP), which must never reach a log or an exception text."""
+    return text.split('=')[0] + '=...' if secret else text
+
+
+def fail(cmd, resp, secret=False):
     """A NetError for a FAIL or TIMEOUT exchange, naming the command and the modem's words."""
     if resp.status == at.TIMEOUT:
         return sock.TimedOut(sock.ETIMEDOUT,
-                             '%s: no answer in %d ms' % (cmd.text(), cmd.timeout_ms))
-    return NetError(sock.EIO, '%s: %s' % (cmd.text(), resp.error()))
+                             '%s: no answer in %d ms' % (shown(cmd.text(), secret), cmd.timeout_ms))
+    return NetError(sock.EIO, '%s: %s' % (shown(cmd.text(), secret), resp.error()))
 
 
 def _print_log(msg):

@@ -15,6 +15,7 @@ from modemkit.at import Cmd, OK
 from modemkit.mqtt import (DOWN, CONNECTING, UP, STATE_NAMES, MQTTError, NotConnected,
                            PacketTooLarge)
 from modemkit.port import ticks_add, ticks_diff
+from modemkit.modem import shown
 from modemkit.sched import Event, Return
 
 MESSAGE_MAX = 256
@@ -51,11 +52,11 @@ class TelitMQTT(object):
         self._pid = 0
         modem.chan.on(b'#MQRING:', self._on_ring)
 
-    def _q(self, text, timeout_ms=30000, expect=None):
+    def _q(self, text, timeout_ms=30000, expect=None, secret=False):
         c = Cmd(text, timeout_ms=timeout_ms, expect=expect)
         r = yield self.modem.chan.send(c)
         if r.status != OK:
-            raise MQTTError('%s: %s' % (text, r.error()))
+            raise MQTTError('%s: %s' % (shown(text, secret), r.error()))
         raise Return(r)
 
     def _on_ring(self, line):
@@ -181,7 +182,7 @@ class TelitMQTT(object):
             yield self._q('AT#MQWCFG=%d,1,%d,%d,"%s","%s"' % (i, 1 if w[3] else 0, w[2],
                                                                _text(w[0]), _text(w[1])))
         yield self._q('AT#MQCONN=%d,"%s","%s","%s"' % (i, self.client_id, self.user,
-                                                        self.password), 60000)
+                                                        self.password), 60000, secret=True)
         self.connects += 1
         for topic, qos in self.subs:
             yield self._q('AT#MQSUB=%d,"%s"' % (i, _text(topic)))

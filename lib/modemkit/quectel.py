@@ -50,7 +50,7 @@ class Quectel(Modem):
         c = self.cfg
         yield self.q('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (
             self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
-            c.get('auth', 0)))
+            c.get('auth', 0)), secret=True)
         yield self.q('AT+QISDE=0')            # QL s2.1.16: do not echo sent data
         # sockets an earlier run left open (the MCU restarted, the module did not) would make
         # every AT+QIOPEN of their connectID fail with 563 (QL s4): close them (QL s2.1.6)

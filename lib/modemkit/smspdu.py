@@ -307,8 +307,12 @@ def parse(pdu):
 
 
 def tpdu_length(pdu):
-    """The octet count AT+CMGS and +CMGR give: the PDU without its SMSC field."""
-    return len(pdu) - 1 - bytearray(pdu[:1])[0]
+    """The octet count AT+CMGS and +CMGR give: the PDU without its SMSC field; ValueError when
+    the PDU is shorter than its own SMSC field says."""
+    head = bytearray(pdu[:1])
+    if not head or len(pdu) < 1 + head[0]:
+        raise ValueError('PDU cut short')
+    return len(pdu) - 1 - head[0]
 
 
 def to_hex(data):

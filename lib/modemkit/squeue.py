@@ -58,13 +58,17 @@ class Queue(object):
             self.head = 0
         except (ValueError, IndexError):
             self.head = 0
+        if not 0 < self.next_seq <= 0xFFFFFFFF:
+            # a record holds 4 bytes of it: numbering from a damaged head file would not read
+            # back as written; the records still found set it again below
+            self.next_seq = 1
         try:
             size = os.stat(self.path + '.q')[6]
         except OSError:
             open(self.path + '.q', 'wb').close()
             size = 0
-        if self.head > size:
-            self.head = 0
+        if self.head > size or self.head < 0:
+            self.head = 0             # a head file that is not ours: read from the start
         pos = self.head
         self.count = 0
         with open(self.path + '.q', 'rb') as f:

@@ -73,7 +73,8 @@ class Telit(Modem):
             else:
                 # s5.9.1 ID 20/25 (23: not in the guide), s5.9.2 ID 30/37
                 yield self.q('AT%s=%d,%d,"%s","%s"' % ('+CGAUTH' if p >= 30 else '#PDPAUTH', ctx,
-                                                     auth, c['user'], c.get('password', '')))
+                                                     auth, c['user'], c.get('password', '')),
+                             secret=True)
         raise Return('platform %d, context %d' % (p, ctx))
 
     def activate(self):
@@ -91,7 +92,7 @@ class Telit(Modem):
             t = 'AT#SGACT=%d,1' % ctx
             if self.cfg.get('user') and self.plat < 20:     # 2G/3G: s4.2, A.1.1 #5
                 t += ',"%s","%s"' % (self.cfg['user'], self.cfg.get('password', ''))
-        r = yield self.q(t, 150000, exp)
+        r = yield self.q(t, 150000, exp, secret=bool(self.cfg.get('user')))
         ip = r.text(0, k) if r.nlines else None   # #SGACT: <ip>, quoted or not (A.7 #18)
         if not ip:
             raise NetError(sock.EIO, 'no address for context %d' % ctx)

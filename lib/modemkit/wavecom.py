@@ -33,7 +33,7 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
   answering may be in a data mode the driver lost track of: the resync starts with an ETX.
 """
 from modemkit.at import Cmd, OK, FAIL, TIMEOUT
-from modemkit.modem import Modem, SYNC, ATTACH
+from modemkit.modem import Modem, SYNC, ATTACH, shown
 from modemkit.sched import Return
 from modemkit import sock
 from modemkit.sock import NetError, TCP, UDP
@@ -291,7 +291,7 @@ class Wavecom(Modem):
         return len(s.rx) - s.n if s is not None else _CHUNK
 
     # -- exchanges -------------------------------------------------------------------------
-    def _do(self, text, timeout_ms=10000, stream=None, refuse=False):
+    def _do(self, text, timeout_ms=10000, stream=None, refuse=False, secret=False):
         c = self._cmd
         c.clear().add(text)
         c.timeout_ms = timeout_ms
@@ -301,7 +301,7 @@ class Wavecom(Modem):
         if r.status == OK:
             raise Return(r)
         code = r.code
-        what = (c.text() if c.n > 1 else 'ETX') + ': ' + _why(code, r.error())
+        what = (shown(c.text(), secret) if c.n > 1 else 'ETX') + ': ' + _why(code, r.error())
         if r.status == TIMEOUT or code == 35867:
             # no answer: it may sit in a data mode we lost track of (_sync sends an ETX);
             # 35867 (no GPRS connection) is how a silent Multi-Tech restart shows
@@ -319,7 +319,8 @@ class Wavecom(Modem):
                 # MT App. B: "A 1 second delay shall be introduced before each AT# command
                 # issued for writing parameters value"
                 yield self.sched.sleep_ms(1000)
-            yield self._do('AT%s=%s' % (name, value))
+            # #APNPW, #FTPPW: a password
+            yield self._do('AT%s=%s' % (name, value), secret=name.endswith('PW'))
             self._regs[name] = value
 
     def _ready(self, timeout_ms, what):

@@ -9,6 +9,7 @@ import os
 import selectors
 import socket
 import struct
+import sys
 import threading
 
 import pytest
@@ -279,3 +280,17 @@ class Subscriber:
     def stop(self):
         self.client.loop_stop()
         self.client.disconnect()
+
+
+# -- the fuzzing properties (tests/host/fuzz/fuzzing.py) ----------------------------------------
+
+def pytest_collection_modifyitems(config, items):
+    fuzzing = sys.modules.get('fuzzing')
+    if fuzzing is not None:
+        fuzzing.share(items)
+
+
+def pytest_terminal_summary(terminalreporter):
+    fuzzing = sys.modules.get('fuzzing')
+    if fuzzing is not None:
+        fuzzing.summary(terminalreporter)

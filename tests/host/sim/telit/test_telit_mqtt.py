@@ -1,7 +1,9 @@
 """Telit native MQTT on the ME910C1 (T-IPE §13) against a private mosquitto on 127.0.0.1;
 paho-mqtt is the independent client on the other side."""
 
+import logging
 import threading
+import time
 
 import pytest
 
@@ -87,6 +89,22 @@ def test_will_is_published_when_the_module_drops(mh, broker):
         sub.close()
 
 
+def test_mqdisc_sends_disconnect_so_no_will(mh, broker):
+    sub = Subscriber(broker, 'status')
+    try:
+        assert mh.cmd('AT#MQWCFG=1,1,0,1,"status","gone"') == ['OK']
+        connect(mh)
+        assert mh.cmd('AT#MQPUBS=1,"status",0,1,"bye"') == ['OK']
+        assert mh.cmd('AT#MQDISC=1') == ['OK']
+        assert mh.cmd('AT#MQCONN?')[0] == '#MQCONN: 1,0'
+        mh.wait_for(lambda: sub.messages, 5.0)
+        time.sleep(0.3)
+        assert sub.messages == [('status', b'bye', 1, 0)]            # and no 'gone'
+        connect(mh)                                                  # the instance is free again
+    finally:
+        sub.close()
+
+
 def test_queue_of_30_slots_then_mqring_0(mh, broker):
     connect(mh)
     assert mh.cmd('AT#MQSUB=1,"flood"') == ['OK']
@@ -123,15 +141,19 @@ def test_connection_errors_and_state(mh, broker):
     assert any(e['event'] == 'mqtt_lost' for e in mh.modem.events)
 
 
-def test_keepalive_keeps_the_session(mh, broker):
-    assert mh.cmd('AT#MQCFG2=1,2,1') == ['OK']
+def test_keepalive_keeps_the_session(mh, broker, caplog):
+    """paho's keepalive runs on the real clock, so the session is watched for real seconds: a
+    PINGREQ each second of silence, each answered, and the session still delivers."""
+    caplog.set_level(logging.DEBUG, logger='mktools.sim.telit.mqtt_client')
+    assert mh.cmd('AT#MQCFG2=1,1,1') == ['OK']
     connect(mh)
     assert mh.cmd('AT#MQSUB=1,"k"') == ['OK']
-    conn = mh.modem.module.mqtt[0].client.conn
-    sent, received = conn.bytes_sent, conn.bytes_received
-    mh.advance(7.0)
-    # a 2-byte PINGREQ every 2 s of silence, each answered by a 2-byte PINGRESP
-    assert conn.bytes_sent - sent == 6 and conn.bytes_received - received == 6
+    deadline = time.monotonic() + 3.2
+    while time.monotonic() < deadline:
+        mh.advance(0.05)
+    pings = [r.getMessage() for r in caplog.records if 'PING' in r.getMessage()]
+    assert pings.count('Sending PINGREQ') >= 2
+    assert pings.count('Received PINGRESP') >= pings.count('Sending PINGREQ') - 1
     assert mh.cmd('AT#MQCONN?')[0] == '#MQCONN: 1,1'
     broker.publish('k', 'alive')
     mh.expect_urc('#MQRING: 1,1,k,5')

@@ -81,6 +81,37 @@ def test_names_have_at_most_16_characters(h):
     assert h.cmd('AT#ESCRIPT="seventeen_char.py"') == ['+CME ERROR: text string too long']
 
 
+@pytest.mark.parametrize('name', ['../x', '..', 'a/b.py', '/abs.py', 'up..py', '../../x'])
+def test_names_with_a_path_are_refused_and_nothing_leaves_the_store(h, tmp_path, name):
+    """Issue 18: AT#WSCRIPT="../x",5,0 wrote beside the store's mirror directory.  The store is
+    flat (T-RUN §3.9, AT ref. guide): a path in a name is refused like an empty name."""
+    store_dir = tmp_path / 'store' / 'mirror'
+    store_dir.mkdir(parents=True)
+    victim = tmp_path / 'store' / 'x'
+    victim.write_bytes(b'keep')
+    h.modem.scripts.mirror_to(store_dir)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob('*'))
+    assert h.cmd(f'AT#WSCRIPT="{name}",5,0') == ['+CME ERROR: incorrect parameters']
+    assert h.modem.mode == 'command'                    # refused before the prompt
+    assert h.cmd(f'AT#DSCRIPT="{name}"') == ['+CME ERROR: incorrect parameters']
+    assert h.cmd(f'AT#ESCRIPT="{name}"') == ['+CME ERROR: incorrect parameters']
+    assert h.cmd(f'AT#RSCRIPT="{name}"') == ['+CME ERROR: incorrect parameters']
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob('*')) == before
+    assert victim.read_bytes() == b'keep'
+    assert write_script(h, 'ok.py', b'12345') == ['OK']  # a plain name still lands inside
+    assert (store_dir / 'ok.py').read_bytes() == b'12345'
+
+
+def test_a_script_cannot_smuggle_a_path_name_in_through_the_mirror(h, tmp_path):
+    from mktools.sim.telit.scripts import plain_name
+    h.modem.scripts.mirror_to(tmp_path)
+    (tmp_path / 'a..b').write_bytes(b'1')               # a running script may create anything
+    (tmp_path / 'fine.py').write_bytes(b'2')
+    assert h.cmd('AT#LSCRIPT') == ['#LSCRIPT: "fine.py",1', '#LSCRIPT: free bytes: 999', 'OK']
+    assert not plain_name('a\\b') and not plain_name('a\0b') and not plain_name('')
+    assert plain_name('sixteen_chars.py') and not plain_name('seventeen_char.py')
+
+
 def test_missing_file_is_not_found(h):
     assert h.cmd('AT#RSCRIPT="none.py"') == ['+CME ERROR: not found']
     assert h.cmd('AT#DSCRIPT="none.py"') == ['+CME ERROR: not found']

@@ -6,6 +6,12 @@ waiter that takes both its preliminary (1xx) and its final reply, so a command i
 transfer is still finishing simply queues behind it, as on the wire.  Data connections are always
 passive (PASV): in active mode the server would dial the module, and `Net` offers the emulated
 module no address a server could dial.
+
+Not `ftplib`: it blocks until each reply and runs a whole transfer in one call, and inside the
+emulator's single-threaded loop that would stop every AT port, timer and socket of every module
+meanwhile.  It also dials its own sockets, out of reach of `Net` (loopback only, latency, faults)
+and of the TCP back-pressure the module's bounded download buffer needs (`#FTPGETPKT`, a
+`#FTPGET` to a slow serial line).
 """
 
 import collections

@@ -1,15 +1,15 @@
 """Telit native MQTT commands (T-IPE §13; Platform Version ID 30/37 only, digest A.1.1 #27):
 `#MQEN`, `#MQCFG`, `#MQCFG2`, `#MQWCFG`, `#MQTCFG`, `#MQCONN`, `#MQDISC`, `#MQPUBS`, `#MQSUB`,
 `#MQUNS`, `#MQREAD` and the `#MQRING` URC.  A mixin of `TelitModem`; the protocol is
-`mqtt_client.MqttClient`, talking to a real broker through `Net`; with `<sslEn>` 1 (§13.2.1)
-over TLS (`core.tls`, the module's trust store config `tls_ca`; a certificate that does not
-verify fails #MQCONN with `connection failed`).
+`mqtt_client.MqttSession`, paho-mqtt talking to a real broker; with `<sslEn>` 1 (s13.2.1)
+over TLS (the module's trust store config `tls_ca`; a certificate that does not verify fails
+#MQCONN with `connection failed`).
 """
 
 from mktools.sim.core import tls
 from mktools.sim.core.modem import PENDING
 from mktools.sim.core.net import NetError
-from mktools.sim.telit.mqtt_client import MqttClient
+from mktools.sim.telit.mqtt_client import MqttSession
 
 INSTANCES = 2                   # §13: "up to two MQTT client instances"
 SLOTS = 30                      # §13.6.1: 30 message slots
@@ -187,10 +187,10 @@ class MqttCommands:
             return self.cme('cannot resolve DN')
         if not self.route_ok(inst.cid):
             return self.cme('connection failed')
-        client = MqttClient(self.loop, self.net,
-                            on_message=lambda topic, payload: self._mqring(inst, topic, payload),
-                            on_lost=lambda why: self._mqtt_lost(inst, client, why),
-                            tls_ctx=tls.context(self.config) if inst.ssl else None)
+        client = MqttSession(self.loop, self.net,
+                             on_message=lambda topic, payload: self._mqring(inst, topic, payload),
+                             on_lost=lambda why: self._mqtt_lost(inst, client, why),
+                             tls_ctx=tls.context(self.config) if inst.ssl else None)
         inst.client = client
         will = None
         if inst.will:

@@ -5,7 +5,9 @@ T-RUN shows the commands only through its Telnet screenshots; their syntax and f
 the Telit AT Commands Reference Guide (80000ST10025a), which T-RUN §1.3 lists as its companion
 and §3.9 defers to ("the same settings described in the Telit Easy Script Python User Guide").
 The store lives in NVM: it is flat, names have at most 16 characters and are case sensitive, and
-it survives `reboot()`.
+it survives `reboot()`.  Being flat, it has no folders: a name with `/`, `\\`, `..` or NUL is
+refused like an empty one (+CME ERROR: 50), so nothing written through it, nor its mirror
+directory, lands outside the store.
 
 With config `run_scripts` the enabled script really runs after each start-up: `ScriptRunner`
 starts it under Python 2.7 (or CPython 3 without one) through `mdmshim.py` (Telit's MDM, MOD, GPIO... built-ins), in a
@@ -27,6 +29,12 @@ WSCRIPT_TIMEOUT_S = 30.0        # data phase; the manuals give no figure: config
 WSCRIPT_PROMPT = b'\r\n>>>'     # AT ref. guide: the five characters <CR><LF>>>>
 RSCRIPT_MARK = b'\r\n<<<'       # AT ref. guide: <CR><LF><<< then the file content
 MIRROR_MARK = '.modemkit-script-dir'   # longer than a script name: never taken into the store
+
+
+def plain_name(name):
+    """True for a name the flat store can hold: 1-16 characters, no path in it."""
+    return (0 < len(name) <= NAME_MAX and '/' not in name and '\\' not in name
+            and '..' not in name and '\0' not in name)
 
 
 class ScriptStore:
@@ -55,8 +63,14 @@ class ScriptStore:
         for name, (content, _) in self.files.items():
             self._push(name, content)
 
+    def _path(self, name):
+        """The mirror file of `name`; a name that is not one plain file name is a bug here."""
+        if not plain_name(name):
+            raise ValueError(f'not a script name: {name!r}')
+        return self.mirror / name
+
     def _push(self, name, content):
-        path = self.mirror / name
+        path = self._path(name)
         path.write_bytes(content)
         st = path.stat()
         self._seen[name] = (st.st_mtime_ns, st.st_size)
@@ -67,7 +81,7 @@ class ScriptStore:
             return
         now = {}
         for entry in os.scandir(self.mirror):
-            if entry.is_file() and len(entry.name) <= NAME_MAX:
+            if entry.is_file() and plain_name(entry.name):
                 st = entry.stat()
                 now[entry.name] = (st.st_mtime_ns, st.st_size)
         for name, sig in now.items():
@@ -107,7 +121,7 @@ class ScriptStore:
         if self.mirror is not None:
             self._seen.pop(name, None)
             try:
-                (self.mirror / name).unlink()
+                self._path(name).unlink()
             except FileNotFoundError:
                 pass
         return True
@@ -186,6 +200,9 @@ class ScriptStoreMixin:
         if len(name) > NAME_MAX:
             # the manuals do not say which error; the 27.007 text that names the problem
             return None, self.cme('text string too long')
+        if not plain_name(name):
+            # the flat store has no folders; the manuals name no error for it: as an empty name
+            return None, self.cme(50)
         return name, None
 
     def at_wscript(self, op, args):

@@ -1,0 +1,130 @@
+"""Regressions the fuzzing properties (tests/host/fuzz) found; each test is the shrunk example,
+portable (CPython, MicroPython, 2.7)."""
+from mktest import setup
+from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT, TIMEOUT
+from modemkit.sched import Return
+
+
+def test_a_second_gt_after_the_data_is_text_not_another_prompt():
+    # fuzz: '>>' then CR LF with 1-byte chunks: the second '>' arrived after send_data() and
+    # ended the data phase as PROMPT, an outcome its caller never expects
+    env = setup([('>', b'AT+QISEND=0,5\r'), ('<', b'>'), ('>', b'hello'),
+                 ('<', b'>\r\nSEND OK\r\n')], chunk=1)
+    env.chan.add_final(b'SEND OK', OK)
+    cmd = Cmd(b'AT+QISEND=0,5', prompt=PROMPT_GT, timeout_ms=1000)
+
+    def main():
+        r = yield env.chan.send(cmd)
+        first = r.status
+        r = yield env.chan.send_data(b'hello')
+        raise Return((first, r.status))
+
+    assert env.sched.run(main()) == (PROMPT, OK)
+    env.script.done()
+
+
+def test_a_line_begun_before_the_command_is_not_its_answer():
+    # fuzz: 'ERROR' whose CR LF the line lost arrived after AT+CSQ timed out; the next AT's
+    # CR LF OK ended that line, and AT got the stale ERROR as its final
+    env = setup([('>', b'AT+CSQ\r'), ('~', 150), ('<', b'ERROR'), ('>', b'AT\r'),
+                 ('<', b'\r\nOK\r\n')])
+    logs = env.logs
+
+    def main():
+        r = yield env.chan.send(Cmd(b'AT+CSQ', expect=b'+CSQ:', timeout_ms=100))
+        first = r.status
+        yield env.sched.sleep_ms(200)
+        r = yield env.chan.send(Cmd(b'AT', timeout_ms=1000))
+        raise Return((first, r.status))
+
+    assert env.sched.run(main()) == (TIMEOUT, OK)
+    env.script.done()
+    unsolicited = [m for m in logs if 'unsolicited' in m]
+    assert len(unsolicited) == 1 and 'ERROR' in unsolicited[0], logs
+
+
+def test_an_ftp_reply_that_is_not_utf8_is_an_ftp_error():
+    # fuzz: b'550 \xe9...' made the refused reply's text raise UnicodeError (a ValueError),
+    # outside the FtpError family the reconnect paths catch
+    from mqttfake import FakeModem
+    from modemkit.ftp import FtpError
+    from modemkit.ftp_py import Ftp
+    from modemkit.sock import EOF, OPEN, TCP, Socket
+    m = FakeModem()
+    ftp = Ftp(m, {'host': 'ftp.test'}, bytearray(64))
+    s = Socket(m, TCP, 128, 64)
+    s.state = OPEN
+    reply = bytearray(b'550 fichier \xe9t\xe9 refus\xe9\r\n213 \x80\r\n')
+    s.put(reply, 0, len(reply))
+    s.state = EOF
+    ftp.ctl = s
+    got = []
+
+    def main():
+        try:
+            yield ftp._ask(None, 2)
+        except FtpError as e:
+            got.append(str(e))
+        code = yield ftp._ask(None)
+        got.append((code, ftp._text()))
+
+    m.sched.run(main())
+    assert got[0].endswith('550 fichier ?t? refus?'), got
+    assert got[1] == (213, '213 ?'), got
+
+
+def test_a_board_file_that_is_not_an_object_is_a_board_error():
+    # fuzz: 'null' raised AttributeError, '{"dialect": []}' TypeError (unhashable)
+    from mktest import raises, tmpdir
+    from modemkit import board
+    path = tmpdir() + '/board.json'
+    for text in ('null', '[1, 2]', '{"dialect": []}', '{"dialect": {"a": 1}}', '7'):
+        with open(path, 'w') as f:
+            f.write(text)
+        e = raises(board.BoardError, board.load, path)
+        assert path in str(e) and ('dialect' in str(e) or 'not a JSON object' in str(e)), \
+            (text, str(e))
+
+
+def test_tpdu_length_of_a_cut_pdu_is_a_value_error():
+    # fuzz: '' raised IndexError; an SMSC length past the end gave a negative length
+    from mktest import raises
+    from modemkit import smsdigest
+    for pdu in ('', '07', '0791'):
+        raises(ValueError, smsdigest.tpdu_length, pdu)
+    assert smsdigest.tpdu_length('0011000C91') == 4
+
+
+def _queue_with_head(head_text):
+    from mktest import tmpdir
+    from modemkit.squeue import Queue
+    path = tmpdir() + '/q'
+    q = Queue(path)
+    q.append(b'one')
+    q.append(b'two')
+    with open(path + '.h', 'w') as f:
+        f.write(head_text)
+    return Queue(path)
+
+
+def test_a_negative_head_in_the_head_file_reads_from_the_start():
+    # fuzz: '-1 0 0' made open() seek to -1: OSError, outside QueueError
+    q = _queue_with_head('-1 0 0\n')
+    assert len(q) == 2 and q.peek() == (1, b'one')
+    assert q.append(b'three') == 3
+
+
+def test_a_sequence_number_past_32_bits_is_not_taken():
+    # fuzz: '0 4294967296 0' on an empty queue: append() returned 4294967296, the record held
+    # 0 (4 bytes), so the number read back was not the number given
+    from mktest import tmpdir
+    from modemkit.squeue import Queue
+    path = tmpdir() + '/q'
+    Queue(path)
+    with open(path + '.h', 'w') as f:
+        f.write('0 4294967296 0\n')
+    q = Queue(path)
+    seq = q.append(b'x')
+    assert q.peek() == (seq, b'x') and seq == 1
+    q = _queue_with_head('0 -7 0\n')         # the records found set the numbering again
+    assert q.append(b'three') == 3
