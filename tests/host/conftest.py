@@ -176,13 +176,21 @@ def udp_echo_server():
     server.close()
 
 
+# The time the test SNTP server serves (Unix seconds, UTC): 2026-03-14 15:09:26, a known answer
+# every dialect's NTP result is compared with (QNTP 'YYYY/MM/DD,hh:mm:ss+zz', GP 'yy/mm/dd,...').
+SERVED_TIME = 1773500966
+SERVED_QNTP = '2026/03/14,15:09:26+00'
+
+
 class SntpServer:
-    """A minimal SNTP server (RFC 4330 server mode) on 127.0.0.1, answering with this host's
-    clock; counts the requests it answered."""
+    """A minimal SNTP server (RFC 4330 server mode) on 127.0.0.1, answering with a fixed transmit
+    time (`time_s`, SERVED_TIME unless set; None: this host's clock); counts the requests it
+    answered."""
 
     NTP_EPOCH_OFFSET = 2208988800
 
-    def __init__(self):
+    def __init__(self, time_s=SERVED_TIME):
+        self.time_s = time_s
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(('127.0.0.1', 0))
         self.sock.settimeout(0.1)
@@ -201,7 +209,7 @@ class SntpServer:
                 continue
             if len(data) < 48:
                 continue
-            now = time.time() + self.NTP_EPOCH_OFFSET
+            now = (time.time() if self.time_s is None else self.time_s) + self.NTP_EPOCH_OFFSET
             secs, frac = int(now), int((now % 1) * (1 << 32))
             reply = struct.pack('!BBbb11I', 0x24, 2, 6, -20, 0, 0, 0, secs, frac,
                                 *struct.unpack('!II', data[40:48]), secs, frac, secs, frac)
