@@ -229,6 +229,39 @@ def sntp_server():
     server.close()
 
 
+def read_lines(proc, timeout_s, until=None, on_line=None):
+    """The lines `proc` prints (stdout, text mode), stripped, until one starts with `until`,
+    the output ends, or `timeout_s` passes: the deadline holds even when the process prints
+    nothing at all (a reader thread hands the lines over). On the deadline the process is killed
+    and the lines so far are returned."""
+    import queue
+    import time
+    lines = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line.rstrip())
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    got = []
+    end = time.monotonic() + timeout_s
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, end - time.monotonic()))
+        except queue.Empty:
+            proc.kill()
+            got.append('(no output for the rest of %d s: killed)' % timeout_s)
+            return got
+        if line is None:
+            return got
+        got.append(line)
+        if on_line is not None:
+            on_line(line)
+        if until is not None and line.startswith(until):
+            return got
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
