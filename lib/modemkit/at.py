@@ -371,8 +371,8 @@ class Channel(object):
         cmd.task = me
         cmd.nxt = None
         held = self._answered
-        if held is me:
-            held = self._answered = None
+        if held is not None and (held is me or held.state != READY):
+            held = self._answered = None       # it has run since: its Response was read
         if self._cur is None and self._head is None and (held is None or held.state != READY):
             self._start(cmd)
         else:

@@ -262,6 +262,27 @@ def read_lines(proc, timeout_s, until=None, on_line=None):
             return got
 
 
+def first_line(proc, timeout_s=30):
+    """The first line `proc` prints, within `timeout_s` (else the process is killed and '' is
+    returned); what it prints afterwards is read and dropped, so a chatty process never blocks
+    on a full pipe."""
+    import queue
+    first = queue.Queue()
+
+    def pump():
+        it = iter(proc.stdout)
+        first.put(next(it, ''))
+        for _ in it:
+            pass
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        return first.get(timeout=timeout_s)
+    except queue.Empty:
+        proc.kill()
+        return ''
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))

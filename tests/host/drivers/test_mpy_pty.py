@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import SERVED_QNTP, read_lines
+from conftest import SERVED_QNTP, first_line, read_lines
 from mktools.dev import romrun
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -34,7 +34,7 @@ class Sim:
             + SIM_VARIANT[dialect],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=romrun.child_env())
-        line = self.proc.stdout.readline()
+        line = first_line(self.proc)
         if 'modemkit sim' not in line:
             raise RuntimeError('sim did not start: %r' % line)
 

@@ -12,7 +12,7 @@ import pytest
 
 from mktools.dev import romrun
 
-from conftest import read_lines
+from conftest import first_line, read_lines
 from ftpserver import ftp_server     # noqa: F401  (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,7 +43,7 @@ def start_sim(dialect, link):
          '--host', 'ftp.test=127.0.0.1'] + SIM_ARGS[dialect],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=romrun.child_env())
-    line = proc.stdout.readline()
+    line = first_line(proc)
     if 'modemkit sim' not in line:
         proc.kill()
         raise RuntimeError('sim did not start: %r' % line)
