@@ -251,3 +251,30 @@ def test_delete_list_append(ftp_server, tmp_path):
     assert ftp_server.read('a.txt') == b'first\nsecond\n'
     assert not os.path.exists(ftp_server.path('b.txt'))
     assert read_file(tmp_path / 'ls').split() == [b'a.txt']
+
+
+@pytest.mark.parametrize('dialect,backend', BACKENDS, ids=IDS)
+def test_a_server_that_hangs_mid_download_times_out(dialect, backend, ftp_server, tmp_path):
+    # the data connection stays open and silent: the download ends with Timeout within the
+    # configured timeout, it does not wait for ever
+    ftp_server.write('slow.bin', os.urandom(100000))
+    ftp_server.stall = 30000
+    rig = make_rig(dialect, baud=BAUD.get(dialect))
+    import_backend(backend)
+    f = ftp.client(rig.drv, ftp_cfg(ftp_server, backend, timeout_ms=8000), bytearray(512))
+
+    def job():
+        with open(tmp_path / 'slow.dst', 'wb') as d:
+            t0 = rig.clock.now
+            try:
+                yield f.get('slow.bin', d)
+                outcome = 'completed'
+            except NetError as e:
+                outcome = type(e).__name__
+            raise Return((outcome, rig.clock.now - t0))
+
+    outcome, waited = run(rig, job())
+    ftp_server.stall = None
+    # the timeout, then the backend's clean-up (Wavecom leaves its data mode and resyncs)
+    assert outcome == 'TimedOut' and 8000 <= waited < 90000, (outcome, waited)
+    assert 0 < os.path.getsize(tmp_path / 'slow.dst') <= 30000
