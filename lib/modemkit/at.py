@@ -19,7 +19,7 @@ longer than the line buffer, or one with bytes no modem prints, is counted (`ove
 `garbage`), logged and dropped; nothing grows and nothing wedges the channel.
 """
 from modemkit.port import const, ticks_add, ticks_diff
-from modemkit.sched import WAIT
+from modemkit.sched import WAIT, READY
 
 OK = 0
 FAIL = 1
@@ -345,6 +345,7 @@ class Channel(object):
         self._raw_fn = None        # or a URC handler's consumer for them
         self._skip_lf = False      # a header ended on CR: its LF is not payload
         self._reader = None        # the task running run()
+        self._answered = None      # the task last handed the Response, until it has run
         self.log = log if log is not None else _print_log
 
     # -- configuration ---------------------------------------------------------------------
@@ -391,18 +392,28 @@ class Channel(object):
         me = sched._current()
         cmd.task = me
         cmd.nxt = None
-        if self._cur is None and self._head is None and not self._hold:
+        held = self._answered
+        if held is not None and (held is me or held.state != READY):
+            held = self._answered = None       # it has run since: its Response was read
+        if (self._cur is None and self._head is None and not self._hold
+                and (held is None or held.state != READY)):
             self._start(cmd)
         else:
-            if self._tail is None:
-                self._head = self._tail = cmd
-            else:
-                self._tail.nxt = cmd
-                self._tail = cmd
+            # Behind a command in flight, a hold(), or a Response its task has not read yet (it
+            # waits in the ready queue): starting now would reset that Response under it. The
+            # reader starts this one after letting the answered task run, or when the hold ends.
             if self._cur is None and self._reader is not None:
-                sched.wake(self._reader, False)    # held: it may be waiting without a deadline
+                sched.wake(self._reader, False)    # it may be waiting without a deadline
+            self._queue(cmd)
         sched.suspend(self)
         return WAIT
+
+    def _queue(self, cmd):
+        if self._tail is None:
+            self._head = self._tail = cmd
+        else:
+            self._tail.nxt = cmd
+            self._tail = cmd
 
     def send_data(self, data, n=None, timeout_ms=None, cancel=False, off=0):
         """After a PROMPT response: write data[off:off+n] (or ESC when cancel) and wait for the
@@ -479,6 +490,7 @@ class Channel(object):
                 # The next command would reuse the Response: let the task just answered run
                 # first (it is ahead of us in the ready queue).
                 yield
+                self._answered = None
                 if self._cur is None:
                     self._start_next()
                 continue
@@ -572,6 +584,7 @@ class Channel(object):
         else:
             self._cur = None
             self._state = _IDLE
+            self._answered = task
         if task is not None:
             self.sched.wake(task, resp)
 

@@ -8,6 +8,7 @@ module's sockets for them. No checksum either: uploads are verified by #FTPFSIZE
 from modemkit import ftp
 from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT
 from modemkit.ftp import FtpError, LoginRefused, NoSuchFile, Broken, EIO, EACCES, EPIPE
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Return
 from modemkit.sock import Unsupported, EOPNOTSUPP
 
@@ -98,12 +99,18 @@ class Ftp(ftp.Client):
 
     def _read(self, buf):
         left = self.left
+        clock = self.modem.sched.clock
+        # the module's #FTPTO bounds only opening connections (T-IPE 12.4): a server that
+        # stops sending mid-file is timed here, as the other backends time their reads
+        quiet_end = ticks_add(clock.ticks_ms(), self.tmo)
         while left:
             k = len(buf) if left < 0 or left > len(buf) else left
             r = yield self._at('AT#FTPRECV=%d' % k, b'#FTPRECV:', Broken, 0, buf)
             if r.nraw:
                 self.left -= r.nraw
                 raise Return(r.nraw)
+            if ticks_diff(clock.ticks_ms(), quiet_end) >= 0:
+                raise ftp.Timeout(110, 'FTPRECV: no data for %d ms' % self.tmo)
             # nothing buffered yet: has the server finished sending? (a second look, since
             # bytes may have come with the end of file between the two questions)
             r = yield self._at('AT#FTPGETPKT?', b'#FTPGETPKT:', Broken)

@@ -151,3 +151,40 @@ def test_hold_expires_when_the_owed_line_does_not_come():
     status, t = run(env, main)
     assert status == OK and 300 <= t < 400, (status, t)
     assert env.released == [] and len(env.logs) == 1, (env.released, env.logs)
+
+
+def test_response_is_read_by_its_task_before_another_command_starts():
+    # A task woken by a timer in the same pass as the reader that completes an exchange runs
+    # before the answered task. Its send() on the idle channel must not start a command at once:
+    # that would reset the shared Response, and the answered task would see no payload (the
+    # Telit FTP download lost #FTPRECV blocks this way under CPU load).
+    from modemkit.fakeuart import FakeClock, FakeUart, Script
+    from modemkit.sched import Scheduler
+    clock = FakeClock(0)
+    sched = Scheduler(clock)
+    uart = FakeUart(clock, chunk=64, size=512, marks=16)
+    script = Script([('>', b'AT#FTPRECV=4\r'), ('~', 50),
+                     ('<', b'\r\n#FTPRECV: 4\r\nabcd\r\n\r\nOK\r\n'),
+                     ('>', b'AT+CSQ\r'), ('<', b'\r\n+CSQ: 9,99\r\n\r\nOK\r\n')])
+    uart.attach(script)
+    chan = at.Channel(sched, uart, log=lambda m: None)
+    seen = []
+
+    def neighbour():
+        yield sched.sleep_ms(50)           # due when the answer arrives
+        r = yield chan.send(Cmd(b'AT+CSQ', expect=b'+CSQ:'))
+        seen.append(('csq', r.status, r.num(0)))
+
+    # spawned before the reader, so the scheduler readies the reader first in that pass
+    other = sched.spawn(neighbour())
+    sched.spawn(chan.run(), 'at-rx')
+    buf = bytearray(16)
+
+    def main():
+        r = yield chan.send(Cmd(b'AT#FTPRECV=4', expect=b'#FTPRECV:', sink=buf))
+        seen.append(('recv', r.status, r.nraw, bytes(buf[:r.nraw])))
+        yield other.join()
+
+    sched.run(main())
+    script.done()
+    assert seen == [('recv', OK, 4, b'abcd'), ('csq', OK, 9)], seen

@@ -177,13 +177,21 @@ def udp_echo_server():
     server.close()
 
 
+# The time the test SNTP server serves (Unix seconds, UTC): 2026-03-14 15:09:26, a known answer
+# every dialect's NTP result is compared with (QNTP 'YYYY/MM/DD,hh:mm:ss+zz', GP 'yy/mm/dd,...').
+SERVED_TIME = 1773500966
+SERVED_QNTP = '2026/03/14,15:09:26+00'
+
+
 class SntpServer:
-    """A minimal SNTP server (RFC 4330 server mode) on 127.0.0.1, answering with this host's
-    clock; counts the requests it answered."""
+    """A minimal SNTP server (RFC 4330 server mode) on 127.0.0.1, answering with a fixed transmit
+    time (`time_s`, SERVED_TIME unless set; None: this host's clock); counts the requests it
+    answered."""
 
     NTP_EPOCH_OFFSET = 2208988800
 
-    def __init__(self):
+    def __init__(self, time_s=SERVED_TIME):
+        self.time_s = time_s
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(('127.0.0.1', 0))
         self.sock.settimeout(0.1)
@@ -202,7 +210,7 @@ class SntpServer:
                 continue
             if len(data) < 48:
                 continue
-            now = time.time() + self.NTP_EPOCH_OFFSET
+            now = (time.time() if self.time_s is None else self.time_s) + self.NTP_EPOCH_OFFSET
             secs, frac = int(now), int((now % 1) * (1 << 32))
             reply = struct.pack('!BBbb11I', 0x24, 2, 6, -20, 0, 0, 0, secs, frac,
                                 *struct.unpack('!II', data[40:48]), secs, frac, secs, frac)
@@ -220,6 +228,60 @@ def sntp_server():
     server = SntpServer()
     yield server
     server.close()
+
+
+def read_lines(proc, timeout_s, until=None, on_line=None):
+    """The lines `proc` prints (stdout, text mode), stripped, until one starts with `until`,
+    the output ends, or `timeout_s` passes: the deadline holds even when the process prints
+    nothing at all (a reader thread hands the lines over). On the deadline the process is killed
+    and the lines so far are returned."""
+    import queue
+    import time
+    lines = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line.rstrip())
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    got = []
+    end = time.monotonic() + timeout_s
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, end - time.monotonic()))
+        except queue.Empty:
+            proc.kill()
+            got.append('(no output for the rest of %d s: killed)' % timeout_s)
+            return got
+        if line is None:
+            return got
+        got.append(line)
+        if on_line is not None:
+            on_line(line)
+        if until is not None and line.startswith(until):
+            return got
+
+
+def first_line(proc, timeout_s=30):
+    """The first line `proc` prints, within `timeout_s` (else the process is killed and '' is
+    returned); what it prints afterwards is read and dropped, so a chatty process never blocks
+    on a full pipe."""
+    import queue
+    first = queue.Queue()
+
+    def pump():
+        it = iter(proc.stdout)
+        first.put(next(it, ''))
+        for _ in it:
+            pass
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        return first.get(timeout=timeout_s)
+    except queue.Empty:
+        proc.kill()
+        return ''
 
 
 def free_port():

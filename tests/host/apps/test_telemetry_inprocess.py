@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(ROOT, 'apps', 'telemetry'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'host', 'drivers'))
 
-from conftest import Subscriber      # noqa: E402
+from conftest import SERVED_QNTP, SERVED_TIME, Subscriber      # noqa: E402
 from mktools.dev.demo import parse_sample  # noqa: E402
 from rig import Rig                  # noqa: E402
 
@@ -48,7 +48,16 @@ def test_samples_reach_the_broker_in_order(dialect, variant, native, mosquitto, 
     assert sent == 25, rig.logs[-20:]
     assert [s['seq'] for s in samples] == list(range(1, 26)), samples
     if 'ntp' in rig.drv.CAPS:
-        assert 't0' not in samples[-1] and samples[-1]['t'] > 1.7e12     # Unix ms from NTP
+        assert 'telemetry: clock set from NTP: %s' % SERVED_QNTP in rig.logs, rig.logs[-20:]
+        # t is the tick count ('t0') until NTP answers, then the served time plus the ticks
+        # since it answered; samples keep their 200 ms cadence (app.missed == 0 below)
+        assert 't0' in samples[0] and 't0' not in samples[-1], samples
+        ticks = [samples[0]['t'] + 200 * i for i in range(25)]
+        synced = app.epoch_ms is not None and SERVED_TIME * 1000 - app.epoch_ms
+        assert max(k for s, k in zip(samples, ticks) if 't0' in s) <= synced <= \
+            min(k for s, k in zip(samples, ticks) if 't0' not in s), (synced, samples)
+        assert [s['t'] for s in samples] == [
+            k if 't0' in s else app.epoch_ms + k for s, k in zip(samples, ticks)], samples
     assert all(18.0 <= s['temp'] <= 22.0 for s in samples)
     assert status[0] == b'online' and status[-1] == b'done', status
     assert app.missed == 0

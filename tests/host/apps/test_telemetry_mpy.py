@@ -3,6 +3,7 @@ real mosquitto, watched by an independent paho subscriber: faults on every side,
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -32,7 +33,10 @@ def rig(tmp_path):
 class Run:
     def __init__(self, work):
         self.work = work
-        self.broker = demo.Broker(work, persistent=True)    # restarted below: keep sessions
+        # restarted below: keep sessions; its log shows each start and who connected to it
+        self.broker_log = os.path.join(work, 'mosquitto.log')
+        self.broker = demo.Broker(work, persistent=True,
+                                  extra='log_dest file %s\nlog_type all' % self.broker_log)
         self.sntp = demo.SntpServer()
         self.sim = self.app = None
         self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True,
@@ -127,6 +131,12 @@ def test_500_samples_through_broker_restarts_pdp_loss_and_module_reboot(rig):
     log = '\n'.join(rig.output)
     assert 'PDP context deactivated' in log and 'module restarted' in log, log[-2000:]
     assert log.count('mqtt: up') >= 3, log[-2000:]
+    # the broker really restarted twice, and the app connected to each of its three lives
+    with open(rig.broker_log) as f:
+        lives = re.split(r'mosquitto version \S+ starting', f.read())[1:]
+    assert len(lives) == 3, lives
+    assert all(re.search(r'New client connected from \S+ as sim-ec21 ', life) for life in lives), \
+        [life[-1500:] for life in lives]
     print('duplicates: %d' % rig.watcher.duplicates)
 
 

@@ -14,25 +14,31 @@ from deploy_rig import (APPS, PASSWORD, USER, Fleet, beacon_board, env_with_tool
 from mktools.device import upgrade
 
 N = 20
+# modules of their own for the tests that start from 2.0 in slot b, so that each test sets up
+# the state it needs and passes alone and in any order
+BROKEN, HUNG = N, N + 1
 ENV = {upgrade.ENV_USER: USER, upgrade.ENV_PASSWORD: PASSWORD}
 
 
 @pytest.fixture(scope='module')
 def fleet(tmp_path_factory):
-    """20 modules provisioned for TCPATRUN (half automatic login, half step-by-step), each
-    running version 1 of the beacon app from slot a."""
+    """22 modules provisioned for TCPATRUN (half automatic login, half step-by-step), each
+    running version 1 of the beacon app from slot a: 20 for the fleet-wide upgrade, one each
+    for the broken and the hung version."""
     tmp = tmp_path_factory.mktemp('fleet')
     board = beacon_board(tmp)
     v1, _ = telit_bundle(APPS / 'beacon', board, version='1.0')
-    f = Fleet(N)
-    f.ports = [free_port() for _ in range(N)]
+    total = N + 2
+    f = Fleet(total)
+    f.ports = [free_port() for _ in range(total)]
     f.board = board
+    f.v1 = v1
     try:
-        for i in range(N):
+        for i in range(total):
             f.provision(i, f.ports[i], auth_mode=i % 2)
             f.preinstall(i, v1)
         f.wait(lambda: all(f.listening(i) and (f.state(i, 'a_state.txt') or b'').startswith(
-            b'alive 1.0') for i in range(N)), 30, 'version 1.0 alive on every module')
+            b'alive 1.0') for i in range(total)), 30, 'version 1.0 alive on every module')
         yield f
     finally:
         f.close()
@@ -56,6 +62,23 @@ def run_upgrade(tmp_path, fleet, indices, app, version, *extra, env=ENV):
     return code, {r['name']: r for r in json.loads(report.read_text())}
 
 
+def assert_slot_a_is_v1(fleet, i):
+    """Slot a still holds version 1.0 byte for byte: what the boot script falls back to."""
+    for f in fleet.v1.files:
+        assert fleet.state(i, f.name) == f.data, (i, f.name)
+
+
+def upgraded_to_2(fleet, tmp_path, i):
+    """Module i (its own, untouched by other tests) from 1.0 in slot a to 2.0 in slot b."""
+    work = tmp_path / 'to-2.0'
+    work.mkdir()
+    code, results = run_upgrade(work, fleet, [i], APPS / 'beacon', '2.0')
+    r = results[f'm{i:02d}']
+    assert code == 0 and r['outcome'] == 'upgraded' and r['slot'] == 'b', r
+    assert fleet.enabled(i) == 'b_boot.py'
+    assert fleet.state(i, 'b_state.txt').startswith(b'alive 2.0')
+
+
 def test_twenty_modules_upgrade_in_one_run(fleet, tmp_path, capsys):
     code, results = run_upgrade(tmp_path, fleet, range(N), APPS / 'beacon', '2.0')
     out = capsys.readouterr().out
@@ -68,34 +91,38 @@ def test_twenty_modules_upgrade_in_one_run(fleet, tmp_path, capsys):
         assert fleet.enabled(i) == 'b_boot.py'
         assert fleet.state(i, 'b_state.txt').startswith(b'alive 2.0')
         # the previous version stays on the module, ready to fall back to
-        assert fleet.state(i, 'a_boot.py') is not None
+        assert_slot_a_is_v1(fleet, i)
         assert any('beacon:' in line for line in fleet.output(i))
 
 
 def test_broken_new_version_ends_on_the_previous_one(fleet, tmp_path, capsys):
-    # after the first test every module runs 2.0 from slot b; m03 gets a version that crashes
-    code, results = run_upgrade(tmp_path, fleet, [3], APPS / 'broken', '3.0-broken')
+    # its module runs 2.0 from slot b, then gets a version (into slot a) that crashes
+    upgraded_to_2(fleet, tmp_path, BROKEN)
+    capsys.readouterr()
+    code, results = run_upgrade(tmp_path, fleet, [BROKEN], APPS / 'broken', '3.0-broken')
     out = capsys.readouterr().out
-    r = results['m03']
+    r = results[f'm{BROKEN:02d}']
     assert code == 1
     assert r['outcome'] == 'rolled-back', out
     assert 'gave up after repeated crashes' in r['reason']
     assert 'RuntimeError: broken on purpose' in r['crash']
-    assert fleet.enabled(3) == 'b_boot.py'
-    assert fleet.state(3, 'b_state.txt').startswith(b'alive 2.0')
-    assert fleet.state(3, 'mkfailed.txt') == b'a'
+    assert fleet.enabled(BROKEN) == 'b_boot.py'
+    assert fleet.state(BROKEN, 'b_state.txt').startswith(b'alive 2.0')
+    assert fleet.state(BROKEN, 'mkfailed.txt') == b'a'
     assert 'rolled-back' in out and 'broken on purpose' in out
 
 
 def test_hung_new_version_is_switched_back_by_the_tool(fleet, tmp_path, capsys):
-    code, results = run_upgrade(tmp_path, fleet, [5], APPS / 'hang', '3.0-hang',
+    upgraded_to_2(fleet, tmp_path, HUNG)
+    capsys.readouterr()
+    code, results = run_upgrade(tmp_path, fleet, [HUNG], APPS / 'hang', '3.0-hang',
                                 '--confirm-s', '5')
-    r = results['m05']
+    r = results[f'm{HUNG:02d}']
     assert code == 1
     assert r['outcome'] == 'rolled-back', capsys.readouterr().out
     assert 'not alive within 5 s' in r['reason'] and 'booting 3.0-hang' in r['reason']
-    assert fleet.enabled(5) == 'b_boot.py'
-    assert fleet.state(5, 'b_state.txt').startswith(b'alive 2.0')
+    assert fleet.enabled(HUNG) == 'b_boot.py'
+    assert fleet.state(HUNG, 'b_state.txt').startswith(b'alive 2.0')
 
 
 def test_wrong_credentials_and_firewall_are_reported_per_module(tmp_path, capsys):

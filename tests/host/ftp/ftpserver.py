@@ -9,12 +9,15 @@
                   Serv-U, FileZilla Server and ProFTPD's mod_digest implement); off by default,
                   as in pyftpdlib
   .bad_crc = True XCRC answers a wrong CRC (to see verification refuse an upload)
+  .stall = n      data connections send nothing past about n bytes, yet stay open (a server
+                  that hangs mid-transfer); None again lets them go on
 `ftp_server` is the pytest fixture (import it into a test module to use it).
 """
 import binascii
 import logging
 import os
 import threading
+import time
 
 import pytest
 
@@ -38,6 +41,7 @@ class FtpServer:
         self.cuts = 0                # transfers cut so far
         self.xcrc = False
         self.bad_crc = False
+        self.stall = None
         self.commands = []           # every command line received (bounded)
         server = self
         auth = DummyAuthorizer()
@@ -61,6 +65,12 @@ class FtpServer:
             handle_read_event = handle_read     # DTPHandler binds its own as a shortcut
 
             def send(self, data):
+                if server.stall is not None:
+                    room = server.stall - self.get_transmitted_bytes()
+                    if room <= 0:
+                        time.sleep(0.01)         # hung: nothing leaves, nothing closes
+                        return 0
+                    data = data[:room]
                 if server.cut is not None and self.get_transmitted_bytes() + len(data) > server.cut:
                     data = data[:max(1, server.cut - self.get_transmitted_bytes())]
                 n = DTPHandler.send(self, data)

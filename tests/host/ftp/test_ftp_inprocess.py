@@ -24,6 +24,11 @@ BIG = 5 * 1024 * 1024
 BIG_FOR = {'wavecom': 512 * 1024}
 
 
+# what size() answers per backend for a missing file and for a 1234-byte one
+SIZE_ANSWERS = {'py': ('NoSuchFile', 1234), 'telit': ('NoSuchFile', 1234),
+                'wavecom': ('Unsupported', 'Unsupported')}
+
+
 def import_backend(backend):
     __import__(ftp.BACKENDS[backend])       # a backend that fails to import fails the test
 
@@ -154,13 +159,20 @@ def test_wrong_credentials_and_missing_file(dialect, backend, ftp_server, tmp_pa
             login = yield outcome(bad.get('any.bin', d))
             missing = yield outcome(good.get('missing.bin', d))
         size = yield outcome(good.size('missing.bin'))
+        try:
+            there = yield good.size('there.bin')
+        except NetError as e:
+            there = type(e).__name__
         yield good.close()
-        raise Return((login, missing, size))
+        raise Return((login, missing, size, there))
 
-    login, missing, size = run(rig, job())
+    ftp_server.write('there.bin', b'x' * 1234)
+    login, missing, size, there = run(rig, job())
     assert login == 'LoginRefused'
     assert missing == 'NoSuchFile'
-    assert size in ('NoSuchFile', 'Unsupported')
+    # SIZE (RFC 3659) and #FTPFSIZE (T-IPE §12.7) answer the file's size and refuse a missing
+    # file; the Wavecom FTP commands have no size at all (MT C.4.5)
+    assert (size, there) == SIZE_ANSWERS[backend], (size, there)
 
 
 def test_pdp_loss_mid_upload_resumes(ftp_server, tmp_path):
@@ -239,3 +251,30 @@ def test_delete_list_append(ftp_server, tmp_path):
     assert ftp_server.read('a.txt') == b'first\nsecond\n'
     assert not os.path.exists(ftp_server.path('b.txt'))
     assert read_file(tmp_path / 'ls').split() == [b'a.txt']
+
+
+@pytest.mark.parametrize('dialect,backend', BACKENDS, ids=IDS)
+def test_a_server_that_hangs_mid_download_times_out(dialect, backend, ftp_server, tmp_path):
+    # the data connection stays open and silent: the download ends with Timeout within the
+    # configured timeout, it does not wait for ever
+    ftp_server.write('slow.bin', os.urandom(100000))
+    ftp_server.stall = 30000
+    rig = make_rig(dialect, baud=BAUD.get(dialect))
+    import_backend(backend)
+    f = ftp.client(rig.drv, ftp_cfg(ftp_server, backend, timeout_ms=8000), bytearray(512))
+
+    def job():
+        with open(tmp_path / 'slow.dst', 'wb') as d:
+            t0 = rig.clock.now
+            try:
+                yield f.get('slow.bin', d)
+                outcome = 'completed'
+            except NetError as e:
+                outcome = type(e).__name__
+            raise Return((outcome, rig.clock.now - t0))
+
+    outcome, waited = run(rig, job())
+    ftp_server.stall = None
+    # the timeout, then the backend's clean-up (Wavecom leaves its data mode and resyncs)
+    assert outcome == 'TimedOut' and 8000 <= waited < 90000, (outcome, waited)
+    assert 0 < os.path.getsize(tmp_path / 'slow.dst') <= 30000

@@ -7,12 +7,12 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
 from mktools.dev import romrun
 
+from conftest import first_line, read_lines
 from ftpserver import ftp_server     # noqa: F401  (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,7 +43,7 @@ def start_sim(dialect, link):
          '--host', 'ftp.test=127.0.0.1'] + SIM_ARGS[dialect],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=romrun.child_env())
-    line = proc.stdout.readline()
+    line = first_line(proc)
     if 'modemkit sim' not in line:
         proc.kill()
         raise RuntimeError('sim did not start: %r' % line)
@@ -85,11 +85,8 @@ def test_ftp_on_micropython_through_pty(dialect, backend, ftp_server, tmp_path):
                            args=['/rom/lib', dialect, backend, link, ftp_server.port, tmp_path,
                                  SIZE[dialect]]),
             env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 300
-        for line in app.stdout:
-            lines.append(line.rstrip())
-            if line.startswith('done') or time.monotonic() > deadline:
-                break
+        # the deadline holds even if the device side goes silent
+        lines = read_lines(app, 300, 'done')
         app.wait(30)
     finally:
         if app is not None and app.poll() is None:

@@ -76,6 +76,14 @@ def test_real_clock_run_forever_until_stop():
 def test_a_stop_before_run_forever_is_not_lost():
     loop = Loop()
     loop.stop()                                  # e.g. SIGTERM right after start-up
+    backstop = loop.call_later(2.0, loop.stop)   # a lost stop fails the test, not hangs it
+    start = time.monotonic()
     loop.run_forever()
-    loop.call_later(0.01, loop.stop)
+    assert time.monotonic() - start < 0.5        # returned at once
+    backstop.cancel()
+    ran = []
+    loop.call_later(0.01, ran.append, 'timer')
+    loop.call_later(0.05, loop.stop)
+    start = time.monotonic()
     loop.run_forever()                           # runs again until the next stop
+    assert ran == ['timer'] and 0.04 <= time.monotonic() - start < 1.0

@@ -188,7 +188,9 @@ class TelitSocket(SocketData):
         if was_online:
             owner.go_command(text)
         else:
-            # §8.7.1: "its time out expires, and the NO CARRIER message is displayed"
+            # §8.7.1: "its time out expires, and the NO CARRIER message is displayed";
+            # [INFERRED] the same unsolicited line for a remote close in command mode, which
+            # is how telit.py learns of it (docs/emulator.md, silent places)
             owner.urc(text)
 
     def _no_carrier(self, cause):

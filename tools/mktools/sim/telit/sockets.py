@@ -299,7 +299,8 @@ class SocketCommands:
             return 'OK'
         addr, data, left = sock.take(size)
         if udp_info:
-            # Same field order as the data-view UDP SRING (§8.7.6)
+            # [INFERRED] T-IPE shows only the plain answer: the field order of the data-view
+            # UDP SRING (§8.7.6); telit.py parses the same (docs/emulator.md, silent places)
             self.line(f'#SRECV: "{addr[0]}",{addr[1]},{sock.conn_id},{len(data)},{left}')
         else:
             self.line(f'#SRECV: {sock.conn_id},{len(data)}')
