@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 
-from mktools import ROOT, CommandError
+from mktools import FAILED, ROOT, CommandError
 from mktools.dev import romrun
 from mktools.device import boardcfg
 
@@ -458,7 +458,7 @@ def _run(args, cfg, state):
     lost = watcher.lost() + max(0, args.count - watcher.samples - watcher.lost())
     say('received %d samples, %d lost, %d duplicates'
         % (watcher.samples, lost, watcher.duplicates))
-    return 0 if watcher.samples == args.count and lost == 0 else 1
+    return 0 if watcher.samples == args.count and lost == 0 else FAILED
 
 
 def main(argv=None):
