@@ -29,6 +29,7 @@ COMMANDS = (
     'mktools.device.smscli',
     'mktools.device.boardcfg',
     'mktools.dev.demo',
+    'mktools.dev.attrace',
 )
 EPILOG = ("'modemkit COMMAND --help' describes a command's options.  Exit status: 0 done, "
           '1 the command ran and failed (samples lost, a module not upgraded), '
