@@ -185,11 +185,11 @@ def test_follow_shows_a_live_session(tmp_path, tcp_echo_server):
         end = time.monotonic() + 20
         while not any('NOSUCHCOMMAND' in ln for ln in lines) and time.monotonic() < end:
             lines.append(viewer.stdout.readline().rstrip('\n'))
-        assert exchange(lines, 'AT+NOSUCHCOMMAND').startswith('!')
+        assert exchange(lines, 'AT+NOSUCHCOMMAND').startswith('!'), lines
         dte.s.close()
         os.killpg(viewer.pid, signal.SIGINT)
         rest, _ = viewer.communicate(timeout=20)
-        assert rest.strip().startswith('1 exchanges, 1 errors'), rest
+        assert rest.strip().startswith('1 exchanges, 1 errors'), (lines, rest)
         assert viewer.returncode == 0
     finally:
         if viewer and viewer.poll() is None:
@@ -205,3 +205,21 @@ def test_decoder_keeps_bounded_state_on_endless_unterminated_output():
         d.from_dce(float(i), b'x' * 100)
     assert len(d.down) <= attrace.LINE_MAX + 100
     assert sum(x.size for x in items) >= 200 * 100 - attrace.LINE_MAX - 100
+
+
+def test_a_recorded_demo_renders_every_send_with_its_announced_length(tmp_path):
+    # the MQTT packets the demo sends hold bytes like Ctrl-Z (0x1a): in a fixed-length send
+    # they are data, not the end of it
+    trace = tmp_path / 'demo.trace'
+    r = subprocess.run([sys.executable, '-m', 'mktools.cli', 'demo', '--count', '3', '--period',
+                        '300', '--quiet', '--trace', str(trace)], capture_output=True, text=True,
+                       cwd=ROOT, env=dict(romrun.child_env(), TMPDIR=str(tmp_path)), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = render(str(trace))
+    sends = [ln for ln in lines if 'AT+QISEND=' in ln]
+    assert len(sends) >= 4, lines
+    for ln in sends:
+        n = re.search(r'AT\+QISEND=\d+,(\d+)', ln).group(1)
+        assert ln.endswith(f'AT+QISEND=0,{n}  >  [{n} B sent]  SEND OK'), ln
+    assert not [ln for ln in lines if 'modemkit/' in ln or ln.startswith('!')], lines
+    assert re.match(r'^\d+ exchanges, 0 errors, \d+ URCs, \d+ B data sent', lines[-1])

@@ -16,6 +16,7 @@ grows (a live `modemkit sim --trace` or demo) until interrupted.
 import ast
 import os
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,7 @@ class Decoder:
         self.exchange = None
         self.down = bytearray()
         self.up = bytearray()
+        self.last_up = None
         self.echo = bytearray()     # data-phase bytes the modem may echo back (ATE1), bounded
         self.up_mode = 'cmd'        # 'cmd' | 'data' (after a prompt) | 'online'
         self.down_mode = 'line'     # 'line' | 'count' | 'online'
@@ -121,9 +123,9 @@ class Decoder:
     def from_dte(self, t, data):
         for b in data:
             if self.up_mode == 'data':
-                if b == CTRL_Z or b == ESC:
-                    self.up_mode = 'cmd'
-                elif self.exchange:
+                # until the modem answers: a fixed-length send may carry Ctrl-Z as data
+                self.last_up = b
+                if self.exchange:
                     self.exchange.up += 1
                     if len(self.echo) < LINE_MAX:
                         self.echo.append(b)
@@ -210,7 +212,7 @@ class Decoder:
         if not line:
             return
         if self.up_mode == 'data':        # the modem answered: the data phase is over
-            self.up_mode = 'cmd'
+            self.end_data()
         x = self.exchange
         if x and line == x.command and not x.lines:
             return                        # the echo of the command (ATE1)
@@ -232,6 +234,16 @@ class Decoder:
                 self.emit(owner)
         if size:
             self.down_mode, self.count, self.count_owner = 'count', size, owner
+
+    def end_data(self):
+        self.up_mode = 'cmd'
+        x = self.exchange
+        if x and x.up and self.last_up in (CTRL_Z, ESC):
+            # the end (or cancel) character of a variable-length send is not data, unless the
+            # command gave the length (QL AT+QISEND=<id>,<len>; Telit AT#SSENDEXT=<id>,<len>)
+            m = re.search(r',\s*(\d+)\s*$', x.command)
+            if not (m and int(m.group(1)) == x.up):
+                x.up -= 1
 
     @staticmethod
     def looks_unsolicited(line, x):
@@ -459,32 +471,28 @@ def read_records(paths):
 def follow(path, feeder, poll_s=0.2, stop=None):
     """Feed `path` as it grows until interrupted (or `stop()` is true); starts at its top."""
     try:
-        f = open(path, encoding='utf-8', errors='replace')
+        f = open(path, 'rb')
     except OSError as e:
         raise CommandError(f'{path}: cannot read it ({e.strerror}); start modemkit sim '
                            '--trace FILE first') from None
-    partial = ''
+    partial = b''
     with f:
         while stop is None or not stop():
-            chunk = f.readline()
+            chunk = f.readline(LINE_MAX * 4)
             if not chunk:
                 try:
-                    if f.tell() > _size(path):          # truncated: a new session began
+                    if f.tell() > os.stat(path).st_size:     # truncated: a new session began
                         f.seek(0)
-                        partial = ''
+                        partial = b''
                 except OSError:
                     pass
                 time.sleep(poll_s)
                 continue
             partial += chunk
-            if not partial.endswith('\n'):
+            if not partial.endswith(b'\n') and len(partial) < LINE_MAX * 4:
                 continue
-            feeder.record(*parse_record(partial))
-            partial = ''
-
-
-def _size(path):
-    return os.stat(path).st_size
+            feeder.record(*parse_record(partial.decode('utf-8', 'replace')))
+            partial = b''
 
 
 def register(commands):
@@ -515,10 +523,15 @@ def run(args, env=None):
     view = View(Console(width=args.width, highlight=False), raw_times=args.raw_times)
     feeder = Feeder(view)
     if args.follow:
+        # Ctrl-C ends following between two records, never inside the console's write
+        stopped = []
+        previous = {sig: signal.signal(sig, lambda *_: stopped.append(1))
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            follow(args.files[0], feeder)
-        except KeyboardInterrupt:
-            pass
+            follow(args.files[0], feeder, stop=lambda: stopped)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     else:
         for record in read_records(args.files):
             feeder.record(*record)
