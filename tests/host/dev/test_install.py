@@ -1,10 +1,14 @@
 """The install paths, each as a user takes it: `pip install .` puts modemkit beside mktools
 (schema included) in a fresh virtual environment, imported from outside the checkout; `mip`
-on the MicroPython unix port installs the core, a dialect and a service from package files
-served on 127.0.0.1, and a TCP echo through the emulated module runs from what it installed."""
+on the MicroPython unix port installs the core, a dialect and a service, and a TCP echo through
+the emulated module runs from what it installed.  Two ways for mip, both served on 127.0.0.1:
+the package files' URLs (`mip install http://.../lib/quectel.json`, sources), and a package
+index in micropython-lib's layout (`mip install --index http://... modemkit-quectel`, .mpy
+files compiled for the unix port, the core pulled in as a dependency)."""
 
 import ast
 import functools
+import hashlib
 import http.server
 import json
 import os
@@ -126,34 +130,88 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def served_checkout():
+def serve(directory):
     server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(ROOT)))
+        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-    server.server_close()
+    return server, f'http://127.0.0.1:{server.server_address[1]}'
 
 
+def index_name(path):
+    return 'modemkit' if path == 'package.json' else 'modemkit-' + Path(path).stem
+
+
+HASH_LEN = 8        # micropython-lib's index: files named by a sha256 prefix
+
+
+def build_index(out, mp):
+    """A mip package index in micropython-lib's layout (what `mip install --index URL NAME`
+    reads): package/<mpy version>/<name>/<version>.json and latest.json, each listing its
+    files as [path, sha256 prefix] under "hashes" and the core under "deps"; the files at
+    file/<first 2 of the hash>/<hash>.  The .mpy version is the unix port's own."""
+    from mktools.device.bundle_mpy import mpy_cross
+    r = subprocess.run([mp, '-c', 'import sys; print(sys.implementation._mpy & 0xff)'],
+                       capture_output=True, text=True, timeout=30)
+    mpy_version = r.stdout.strip()
+    assert mpy_version.isdigit(), r.stdout + r.stderr
+    compiler = mpy_cross()
+    for path in PACKAGES:
+        pkg = package(path)
+        hashes = []
+        for dest, url in pkg['urls']:
+            source = (ROOT / path).parent / url
+            compiled = out / 'build' / dest.replace('.py', '.mpy')
+            compiled.parent.mkdir(parents=True, exist_ok=True)
+            r = subprocess.run([compiler, '-o', str(compiled), '-s', dest, str(source)],
+                               capture_output=True, text=True, timeout=60)
+            assert r.returncode == 0, r.stderr
+            data = compiled.read_bytes()
+            short = hashlib.sha256(data).hexdigest()[:HASH_LEN]
+            (out / 'file' / short[:2]).mkdir(parents=True, exist_ok=True)
+            (out / 'file' / short[:2] / short).write_bytes(data)
+            hashes.append([dest.replace('.py', '.mpy'), short])
+        entry = {'hashes': hashes, 'version': pkg['version'],
+                 'deps': [] if path == 'package.json' else [['modemkit', pkg['version']]]}
+        where = out / 'package' / mpy_version / index_name(path)
+        where.mkdir(parents=True)
+        for version in (pkg['version'], 'latest'):
+            (where / f'{version}.json').write_text(json.dumps(entry))
+    return out
+
+
+INSTALLED = ('package.json', 'lib/quectel.json', 'lib/mqtt.json')
+
+
+@pytest.mark.parametrize('way', ['index', 'url'])
 def test_mip_installs_core_quectel_and_mqtt_and_a_tcp_echo_runs(
-        served_checkout, tmp_path, tcp_echo_server, udp_echo_server, sntp_server):
+        way, tmp_path, tcp_echo_server, udp_echo_server, sntp_server):
     mp = tool('micropython')
     if not mp:
         pytest.skip('the MicroPython unix port is not installed')
     target = tmp_path / 'lib'
-    for path in ('package.json', 'lib/quectel.json', 'lib/mqtt.json'):
-        r = subprocess.run([mp, '-m', 'mip', 'install', '--target', str(target),
-                            f'{served_checkout}/{path}'], capture_output=True, text=True,
-                           timeout=120, cwd=tmp_path)
-        assert r.returncode == 0 and 'Done' in r.stdout, r.stdout + r.stderr
+    wanted = sorted(d.split('/')[1] for p in INSTALLED for d, _ in package(p)['urls'])
+    if way == 'index':
+        server, url = serve(build_index(tmp_path / 'index', mp))
+        commands = [['--index', url, 'modemkit-quectel', 'modemkit-mqtt']]
+        wanted = sorted(name.replace('.py', '.mpy') for name in wanted)
+    else:
+        server, url = serve(ROOT)
+        commands = [[f'{url}/{path}'] for path in INSTALLED]
+    try:
+        for args in commands:
+            r = subprocess.run([mp, '-m', 'mip', 'install', '--target', str(target), *args],
+                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            assert r.returncode == 0 and 'Done' in r.stdout, r.stdout + r.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
     got = sorted(p.name for p in (target / 'modemkit').iterdir())
-    wanted = sorted(d.split('/')[1] for p in ('package.json', 'lib/quectel.json',
-                                              'lib/mqtt.json') for d, _ in package(p)['urls'])
     assert got == wanted
     for name in got:
-        assert (target / 'modemkit' / name).read_bytes() == (LIB / name).read_bytes()
+        built = tmp_path / 'index' / 'build' / 'modemkit' / name
+        assert (target / 'modemkit' / name).read_bytes() == \
+            (built if way == 'index' else LIB / name).read_bytes()
     # the driver check of tests/mpy, with nothing but what mip installed on the path
     link = str(tmp_path / 'ttyMODEM')
     sim = subprocess.Popen([sys.executable, '-m', 'mktools.sim.cli', '--dialect', 'quectel',
