@@ -3,12 +3,12 @@
 on the MicroPython unix port installs the core, a dialect and a service, and a TCP echo through
 the emulated module runs from what it installed.  Two ways for mip, both served on 127.0.0.1:
 the package files' URLs (`mip install http://.../lib/quectel.json`, sources), and a package
-index in micropython-lib's layout (`mip install --index http://... modemkit-quectel`, .mpy
-files compiled for the unix port, the core pulled in as a dependency)."""
+index in micropython-lib's layout (mktools.dev.mipindex; `mip install --index http://...
+modemkit-quectel modemkit-mqtt`, .mpy files compiled for the unix port, the core pulled in as
+their dependency)."""
 
 import ast
 import functools
-import hashlib
 import http.server
 import json
 import os
@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from mktools import ROOT
-from mktools.dev import romrun
+from mktools.dev import mipindex, romrun
 
 ROOT = Path(ROOT)
 LIB = ROOT / 'lib' / 'modemkit'
@@ -99,6 +99,7 @@ def test_mip_packages_list_exactly_the_micropython_files():
     assert len(listed) == len(set(listed)), 'a file in two packages'
     on_target = {p.name for p in LIB.glob('*.py')} - NOT_ON_MICROPYTHON
     assert set(listed) == on_target
+    assert sorted(mipindex.package_files()) == sorted(PACKAGES)      # all in the index
 
 
 def _imports(path):
@@ -138,48 +139,6 @@ def serve(directory):
     return server, f'http://127.0.0.1:{server.server_address[1]}'
 
 
-def index_name(path):
-    return 'modemkit' if path == 'package.json' else 'modemkit-' + Path(path).stem
-
-
-HASH_LEN = 8        # micropython-lib's index: files named by a sha256 prefix
-
-
-def build_index(out, mp):
-    """A mip package index in micropython-lib's layout (what `mip install --index URL NAME`
-    reads): package/<mpy version>/<name>/<version>.json and latest.json, each listing its
-    files as [path, sha256 prefix] under "hashes" and the core under "deps"; the files at
-    file/<first 2 of the hash>/<hash>.  The .mpy version is the unix port's own."""
-    from mktools.device.bundle_mpy import mpy_cross
-    r = subprocess.run([mp, '-c', 'import sys; print(sys.implementation._mpy & 0xff)'],
-                       capture_output=True, text=True, timeout=30)
-    mpy_version = r.stdout.strip()
-    assert mpy_version.isdigit(), r.stdout + r.stderr
-    compiler = mpy_cross()
-    for path in PACKAGES:
-        pkg = package(path)
-        hashes = []
-        for dest, url in pkg['urls']:
-            source = (ROOT / path).parent / url
-            compiled = out / 'build' / dest.replace('.py', '.mpy')
-            compiled.parent.mkdir(parents=True, exist_ok=True)
-            r = subprocess.run([compiler, '-o', str(compiled), '-s', dest, str(source)],
-                               capture_output=True, text=True, timeout=60)
-            assert r.returncode == 0, r.stderr
-            data = compiled.read_bytes()
-            short = hashlib.sha256(data).hexdigest()[:HASH_LEN]
-            (out / 'file' / short[:2]).mkdir(parents=True, exist_ok=True)
-            (out / 'file' / short[:2] / short).write_bytes(data)
-            hashes.append([dest.replace('.py', '.mpy'), short])
-        entry = {'hashes': hashes, 'version': pkg['version'],
-                 'deps': [] if path == 'package.json' else [['modemkit', pkg['version']]]}
-        where = out / 'package' / mpy_version / index_name(path)
-        where.mkdir(parents=True)
-        for version in (pkg['version'], 'latest'):
-            (where / f'{version}.json').write_text(json.dumps(entry))
-    return out
-
-
 INSTALLED = ('package.json', 'lib/quectel.json', 'lib/mqtt.json')
 
 
@@ -192,7 +151,11 @@ def test_mip_installs_core_quectel_and_mqtt_and_a_tcp_echo_runs(
     target = tmp_path / 'lib'
     wanted = sorted(d.split('/')[1] for p in INSTALLED for d, _ in package(p)['urls'])
     if way == 'index':
-        server, url = serve(build_index(tmp_path / 'index', mp))
+        r = subprocess.run([mp, '-c', 'import sys; print(sys.implementation._mpy & 0xff)'],
+                           capture_output=True, text=True, timeout=30)
+        built = mipindex.build(tmp_path / 'index', int(r.stdout))
+        assert built['modemkit-quectel'] == ['modemkit/quectel.mpy', 'modemkit/quectel_svc.mpy']
+        server, url = serve(tmp_path / 'index')
         commands = [['--index', url, 'modemkit-quectel', 'modemkit-mqtt']]
         wanted = sorted(name.replace('.py', '.mpy') for name in wanted)
     else:
