@@ -223,3 +223,20 @@ def test_a_recorded_demo_renders_every_send_with_its_announced_length(tmp_path):
         assert ln.endswith(f'AT+QISEND=0,{n}  >  [{n} B sent]  SEND OK'), ln
     assert not [ln for ln in lines if 'modemkit/' in ln or ln.startswith('!')], lines
     assert re.match(r'^\d+ exchanges, 0 errors, \d+ URCs, \d+ B data sent', lines[-1])
+
+
+def test_a_modem_eof_pattern_ends_the_data_and_its_ok_closes_the_exchange(tmp_path):
+    # Wavecom/Sierra +KTCPRCV: CONNECT, the data, --EOF--Pattern--, then OK in command mode
+    trace = tmp_path / 'wavecom.trace'
+    trace.write_text('\n'.join([
+        "1.000000 > b'AT+KTCPRCV=1,12\\r'",
+        "1.010000 < b'\\r\\nCONNECT\\r\\n'",
+        "1.020000 < b'hello world!--EOF--Pattern--'",
+        "1.030000 < b'\\r\\nOK\\r\\n'",
+        "1.040000 < b'\\r\\n+KTCP_DATA: 1,0\\r\\n'",
+        '']))
+    lines = render(str(trace))
+    x = exchange(lines, 'AT+KTCPRCV=1,12')
+    assert x.startswith(' ') and '[12 B received]' in x and x.endswith('OK') and '30.0 ms' in x
+    assert any('URC' in ln and '+KTCP_DATA: 1,0' in ln for ln in lines)
+    assert lines[-1].startswith('1 exchanges, 0 errors, 1 URCs')

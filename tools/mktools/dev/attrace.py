@@ -43,7 +43,7 @@ LENGTH_HEADERS = (
 )
 # online data mode ends with one of these from the modem (Wavecom/Sierra +KTCPSND/+KTCPRCV
 # end their data with the EOF pattern; a dropped connection says NO CARRIER)
-ONLINE_END = (b'--EOF--Pattern--', b'\r\nNO CARRIER\r\n', b'\r\nOK\r\n')
+ONLINE_END = (b'--EOF--Pattern--', b'\r\nNO CARRIER\r\n')
 ESCAPES = (b'+++', b'--EOF--Pattern--')
 CTRL_Z, ESC = 0x1a, 0x1b
 BARE_URCS = ('RING', 'RDY', 'POWERED DOWN', 'NO CARRIER', '+PBREADY', 'SMS Ready', 'Call Ready')
@@ -136,7 +136,7 @@ class Decoder:
                 if escape:
                     self.online_up += len(self.up) - len(escape)
                     self.up.clear()
-                    self.end_online(t)
+                    self.end_online(t, by_dte=True)
                 elif len(self.up) > 32:
                     self.online_up += len(self.up) - 16
                     del self.up[:-16]
@@ -230,7 +230,7 @@ class Decoder:
             owner = x
         else:
             owner = Urc(t, line)
-            if size is None:
+            if not size:
                 self.emit(owner)
         if size:
             self.down_mode, self.count, self.count_owner = 'count', size, owner
@@ -272,7 +272,8 @@ class Decoder:
             if i >= 0:
                 self.online_down += i
                 del self.down[:i + len(end)]
-                self.end_online(t, end.strip().decode())
+                # after the EOF pattern the modem's OK follows in command mode
+                self.end_online(t, None if end.startswith(b'--') else end.strip().decode())
                 return True
         keep = max(len(e) for e in ONLINE_END) - 1
         if len(self.down) > keep:
@@ -280,28 +281,27 @@ class Decoder:
             del self.down[:-keep]
         return False
 
-    def end_online(self, t, final=None):
+    def end_online(self, t, final=None, by_dte=False):
+        """Online data mode ends: the DTE escaped (+++, or its EOF pattern), or the modem ended
+        its data (its EOF pattern; `final` None) or the connection (`final` NO CARRIER)."""
         x = self.exchange
+        if by_dte:
+            # what the modem sent so far was data; its OK (or NO CARRIER) comes in command mode
+            self.online_down += len(self.down)
+            self.down.clear()
+        else:
+            self.online_up += len(self.up)
         if x:
-            x.up += self.online_up + len(self.up)
+            x.up += self.online_up
             x.down += self.online_down
         else:
             self.emit(Data(self.online_t, 'up', self.online_up))
             self.emit(Data(self.online_t, 'down', self.online_down))
         self.online_up = self.online_down = 0
         self.up.clear()
-        self.up_mode = 'cmd'
-        if final is not None:
-            self.down_mode = 'line'
-            if x:
-                self.close(t, final if final != '--EOF--Pattern--' else 'OK')
-        elif self.down_mode == 'online':
-            # +++ from the DTE: what the modem sent so far was data; it answers OK (or NO
-            # CARRIER) in command mode
-            if x:
-                x.down += len(self.down)
-            self.down.clear()
-            self.down_mode = 'line'
+        self.up_mode, self.down_mode = 'cmd', 'line'
+        if final is not None and x:
+            self.close(t, final)
 
     def flush(self, t):
         if self.exchange:
