@@ -38,6 +38,7 @@ LENGTH_HEADERS = (
     re.compile(r'^\+QSSLRECV: (\d+)$'),
     re.compile(r'^\+QIURC: "recv",\d+,(\d+)(?:,"[^"]*",\d+)?$'),
     re.compile(r'^#SRECV: ?\d+,(\d+)$'),
+    re.compile(r'^#SRECV: ?"[^"]*",\d+,\d+,(\d+),\d+$'),       # UDP: from whom, what is left
     re.compile(r'^#SSLRECV: ?\d+,(\d+)$'),
     re.compile(r'^CONNECT (\d+)$'),
 )
@@ -409,7 +410,7 @@ class View:
         self.console.print(
             f'{c["exchanges"]} exchanges, {c["errors"]} errors, {c["urcs"]} URCs, '
             f'{c["up"]} B data sent, {c["down"]} B data received{slow}', highlight=False,
-            style='bold red' if c['errors'] else 'bold')
+            soft_wrap=True, style='bold red' if c['errors'] else 'bold')
 
 
 def shorten(text, limit=100):
