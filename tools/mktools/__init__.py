@@ -7,6 +7,11 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# Exit statuses of every `modemkit` command (mktools.cli states the rule).
+BAD_INPUT = 2       # the input is unusable: arguments, a file, a board config, a port, a host
+FAILED = 1          # the command ran and its outcome is a failure
+
+
 def find_python27():
     """(path, None) for a working CPython 2.7 (Telit's on-module Python is 2.7), else (None, why).
 
@@ -46,4 +51,5 @@ def find_python27():
 
 class CommandError(Exception):
     """Input a command cannot use, or a request it refuses: `modemkit` prints the message (one
-    line per line of it, prefixed with the command) and exits with status 1, no traceback."""
+    line per line of it, prefixed with the command) and exits with status 2 (BAD_INPUT), no
+    traceback."""

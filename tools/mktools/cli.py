@@ -4,15 +4,22 @@ Each command module has `register(commands)`, which adds its subparser (options,
 `run(args, env)` as what the subcommand does; `modemkit --help` and `modemkit X --help` both come
 from this one parser.  A module's own `main(argv)` goes through here too.
 
-Bad input ends here as one line a problem on stderr, `modemkit COMMAND: message`, exit status 1:
-a command raises `mktools.CommandError` (its own error classes derive from it) and an OSError
-(a file, a port, a host) says what the system refused.  `--debug` shows the traceback instead.
+Exit status, the same for every command:
+  0  done;
+  1  the command ran and its outcome is a failure (a demo that lost samples, a module a deploy or
+     an upgrade wave did not upgrade, a deploy that failed after it began writing);
+  2  bad input: the command could not use what it was given (its arguments, a file, a board
+     config, a port, a host) and says so in one line per problem on stderr,
+     `modemkit COMMAND: message`; argparse's usage errors are 2 as well.
+A command raises `mktools.CommandError` (its own error classes derive from it) for bad input, and an
+OSError (a file, a port, a host) says what the system refused; both end here as status 2.
+`--debug` shows the traceback instead.
 """
 import argparse
 import importlib
 import sys
 
-from mktools import CommandError
+from mktools import BAD_INPUT, CommandError
 
 COMMANDS = (
     'mktools.sim.cli',
@@ -22,8 +29,12 @@ COMMANDS = (
     'mktools.device.smscli',
     'mktools.device.boardcfg',
     'mktools.dev.demo',
+    'mktools.dev.attrace',
 )
-FAILED = 1
+EPILOG = ("'modemkit COMMAND --help' describes a command's options.  Exit status: 0 done, "
+          '1 the command ran and failed (samples lost, a module not upgraded), '
+          '2 bad input (arguments, a file, a board config, a port, a host: one line on stderr '
+          "naming it; --debug shows the traceback).")
 
 
 def build_parser():
@@ -31,7 +42,7 @@ def build_parser():
         prog='modemkit',
         description='Host tools for modemkit devices: the modem emulator, bundles, deploys and '
                     'remote upgrades.',
-        epilog="'modemkit COMMAND --help' describes a command's options.")
+        epilog=EPILOG)
     p.add_argument('--debug', action='store_true',
                    help='show the traceback of an error instead of its one line')
     commands = p.add_subparsers(title='commands', metavar='COMMAND', dest='command',
@@ -68,7 +79,7 @@ def describe(error):
 def fail(command, error):
     for line in describe(error).splitlines() or ['']:
         print(f'modemkit {command}: {line}', file=sys.stderr)
-    return FAILED
+    return BAD_INPUT
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
 """Bad input at the `modemkit` command line ends as one line on stderr naming the input, exit
-status 1, never a traceback (`--debug` shows it); the demo, interrupted twice in a row, still
+status 2, never a traceback (`--debug` shows it); the demo, interrupted twice in a row, still
 prints its summary and leaves no process and no temporary folder."""
 
 import os
@@ -28,7 +28,7 @@ def modemkit(*argv, timeout=120, env=None):
 def one_line(code, err, command):
     assert 'Traceback' not in err, err
     lines = err.splitlines()
-    assert code == 1 and len(lines) == 1, err
+    assert code == 2 and len(lines) == 1, err
     assert lines[0].startswith(f'modemkit {command}: ')
     return lines[0]
 
@@ -54,6 +54,12 @@ def test_debug_shows_the_traceback():
     code, _, err = modemkit('--debug', 'sim', '--dialect', 'quectel', '--pty',
                             '/nonexistent/dir/tty')
     assert code != 0 and 'Traceback' in err
+
+
+def test_help_states_the_exit_statuses():
+    code, out, _ = modemkit('--help')
+    text = ' '.join(out.split())
+    assert code == 0 and '1 the command ran and failed' in text and '2 bad input' in text
 
 
 def test_sms_digest_decode_of_non_hex():

@@ -1,7 +1,11 @@
 """The install paths, each as a user takes it: `pip install .` puts modemkit beside mktools
 (schema included) in a fresh virtual environment, imported from outside the checkout; `mip`
-on the MicroPython unix port installs the core, a dialect and a service from package files
-served on 127.0.0.1, and a TCP echo through the emulated module runs from what it installed."""
+on the MicroPython unix port installs the core, a dialect and a service, and a TCP echo through
+the emulated module runs from what it installed.  Two ways for mip, both served on 127.0.0.1:
+the package files' URLs (`mip install http://.../lib/quectel.json`, sources), and a package
+index in micropython-lib's layout (mktools.dev.mipindex; `mip install --index http://...
+modemkit-quectel modemkit-mqtt`, .mpy files compiled for the unix port, the core pulled in as
+their dependency)."""
 
 import ast
 import functools
@@ -19,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from mktools import ROOT
-from mktools.dev import romrun
+from mktools.dev import mipindex, romrun
 
 ROOT = Path(ROOT)
 LIB = ROOT / 'lib' / 'modemkit'
@@ -95,6 +99,7 @@ def test_mip_packages_list_exactly_the_micropython_files():
     assert len(listed) == len(set(listed)), 'a file in two packages'
     on_target = {p.name for p in LIB.glob('*.py')} - NOT_ON_MICROPYTHON
     assert set(listed) == on_target
+    assert sorted(mipindex.package_files()) == sorted(PACKAGES)      # all in the index
 
 
 def _imports(path):
@@ -126,34 +131,50 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def served_checkout():
+def serve(directory):
     server = http.server.ThreadingHTTPServer(
-        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(ROOT)))
+        ('127.0.0.1', 0), functools.partial(Quiet, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-    server.server_close()
+    return server, f'http://127.0.0.1:{server.server_address[1]}'
 
 
+INSTALLED = ('package.json', 'lib/quectel.json', 'lib/mqtt.json')
+
+
+@pytest.mark.parametrize('way', ['index', 'url'])
 def test_mip_installs_core_quectel_and_mqtt_and_a_tcp_echo_runs(
-        served_checkout, tmp_path, tcp_echo_server, udp_echo_server, sntp_server):
+        way, tmp_path, tcp_echo_server, udp_echo_server, sntp_server):
     mp = tool('micropython')
     if not mp:
         pytest.skip('the MicroPython unix port is not installed')
     target = tmp_path / 'lib'
-    for path in ('package.json', 'lib/quectel.json', 'lib/mqtt.json'):
-        r = subprocess.run([mp, '-m', 'mip', 'install', '--target', str(target),
-                            f'{served_checkout}/{path}'], capture_output=True, text=True,
-                           timeout=120, cwd=tmp_path)
-        assert r.returncode == 0 and 'Done' in r.stdout, r.stdout + r.stderr
+    wanted = sorted(d.split('/')[1] for p in INSTALLED for d, _ in package(p)['urls'])
+    if way == 'index':
+        r = subprocess.run([mp, '-c', 'import sys; print(sys.implementation._mpy & 0xff)'],
+                           capture_output=True, text=True, timeout=30)
+        built = mipindex.build(tmp_path / 'index', int(r.stdout))
+        assert built['modemkit-quectel'] == ['modemkit/quectel.mpy', 'modemkit/quectel_svc.mpy']
+        server, url = serve(tmp_path / 'index')
+        commands = [['--index', url, 'modemkit-quectel', 'modemkit-mqtt']]
+        wanted = sorted(name.replace('.py', '.mpy') for name in wanted)
+    else:
+        server, url = serve(ROOT)
+        commands = [[f'{url}/{path}'] for path in INSTALLED]
+    try:
+        for args in commands:
+            r = subprocess.run([mp, '-m', 'mip', 'install', '--target', str(target), *args],
+                               capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            assert r.returncode == 0 and 'Done' in r.stdout, r.stdout + r.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
     got = sorted(p.name for p in (target / 'modemkit').iterdir())
-    wanted = sorted(d.split('/')[1] for p in ('package.json', 'lib/quectel.json',
-                                              'lib/mqtt.json') for d, _ in package(p)['urls'])
     assert got == wanted
     for name in got:
-        assert (target / 'modemkit' / name).read_bytes() == (LIB / name).read_bytes()
+        built = tmp_path / 'index' / 'build' / 'modemkit' / name
+        assert (target / 'modemkit' / name).read_bytes() == \
+            (built if way == 'index' else LIB / name).read_bytes()
     # the driver check of tests/mpy, with nothing but what mip installed on the path
     link = str(tmp_path / 'ttyMODEM')
     sim = subprocess.Popen([sys.executable, '-m', 'mktools.sim.cli', '--dialect', 'quectel',

@@ -248,7 +248,7 @@ def test_cli_writes_the_bundle_and_documents_every_option(tmp_path):
     bad = subprocess.run([sys.executable, '-m', 'mktools.cli', 'bundle', 'no-such-app',
                           '--board', str(HE910), '--out', str(tmp_path / 'x')],
                          capture_output=True, text=True, env=env)
-    assert bad.returncode == 1 and 'no-such-app: no such app' in bad.stderr
+    assert bad.returncode == 2 and 'no-such-app: no such app' in bad.stderr
 
 
 def test_a_module_path_built_at_run_time_is_refused_for_telit(fake):
@@ -287,7 +287,7 @@ def test_ota_tree_is_the_slot_files_and_a_manifest_of_their_hashes(tmp_path):
     bad = subprocess.run([sys.executable, '-m', 'mktools.cli', 'bundle', 'telemetry', '--board',
                           str(HE910), '--out', str(tmp_path / 't'), '--ota'],
                          capture_output=True, text=True, env=env)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert bad.stderr.strip() == ('modemkit bundle: --ota is for MicroPython bundles (a Telit '
                                   'module is upgraded through TCPATRUN: modemkit upgrade)')
 

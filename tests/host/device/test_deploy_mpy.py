@@ -224,5 +224,5 @@ def test_unreachable_device_is_reported(tmp_path, capsys):
     board = board_file(tmp_path, '/dev/null', 1883, 'x')
     code = deploy.main(['telemetry', '--board', str(board), '--port',
                         str(tmp_path / 'no-such-tty'), '--timeout', '20'])
-    assert code == 1
+    assert code == 2
     assert 'FAILED: reading main.py' in capsys.readouterr().err

@@ -48,7 +48,7 @@ def test_decode_checks_the_digest_of_both_example_pdus(capsys):
     out = capsys.readouterr().out
     assert "text: 'AT+COPS?'" in out and 'the module answers by SMS' in out
     assert smscli.main(['decode', REQUEST_PDU], env={smscli.ENV_PASSWORD: '6543210987654321'}) \
-        == 1
+        == 2
     assert 'digest matches no white-list password' in capsys.readouterr().err
 
 
@@ -57,10 +57,10 @@ def test_password_from_a_file_and_its_rules(tmp_path, capsys):
     pwd.write_text(PWD + '\n')
     assert smscli.main(['decode', '--password-file', str(pwd), REQUEST_PDU], env={}) == 0
     capsys.readouterr()
-    assert smscli.main(['decode', REQUEST_PDU], env={}) == 1
+    assert smscli.main(['decode', REQUEST_PDU], env={}) == 2
     assert smscli.ENV_PASSWORD in capsys.readouterr().err
     pwd.write_text('short')
-    assert smscli.main(['encode', '--password-file', str(pwd), '--text', 'AT'], env={}) == 1
+    assert smscli.main(['encode', '--password-file', str(pwd), '--text', 'AT'], env={}) == 2
     assert 'must have 16 characters' in capsys.readouterr().err
 
 

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 
-from mktools import ROOT, CommandError
+from mktools import FAILED, ROOT, CommandError
 from mktools.dev import romrun
 from mktools.device import boardcfg
 
@@ -297,6 +297,9 @@ def register(commands):
     p.add_argument('--broker', type=broker_address, metavar='HOST:PORT',
                    help='a real broker instead of a local mosquitto')
     p.add_argument('--quiet', action='store_true', help='print only the summary line')
+    p.add_argument('--trace', metavar='FILE',
+                   help='the emulated module writes its serial line\'s byte trace to FILE '
+                        '(watch it with: modemkit trace --follow FILE)')
     p.set_defaults(run=run, parser=p)
     return p
 
@@ -417,7 +420,8 @@ def _run(args, cfg, state):
             [sys.executable, '-m', 'mktools.sim.cli', '--dialect', cfg['dialect'],
              '--pty', link, '--host', 'broker.test=127.0.0.1',
              '--host', 'time.test=127.0.0.1']
-            + (['--variant', cfg['variant']] if cfg.get('variant') else []),
+            + (['--variant', cfg['variant']] if cfg.get('variant') else [])
+            + (['--trace', os.path.abspath(args.trace)] if args.trace else []),
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
             env=tools_env())
         procs.append(sim)
@@ -458,7 +462,7 @@ def _run(args, cfg, state):
     lost = watcher.lost() + max(0, args.count - watcher.samples - watcher.lost())
     say('received %d samples, %d lost, %d duplicates'
         % (watcher.samples, lost, watcher.duplicates))
-    return 0 if watcher.samples == args.count and lost == 0 else 1
+    return 0 if watcher.samples == args.count and lost == 0 else FAILED
 
 
 def main(argv=None):

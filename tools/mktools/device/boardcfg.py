@@ -105,7 +105,7 @@ def register(commands):
     p = commands.add_parser(
         'board', help='check board configs (boardcfg/*.json) against the schema',
         description='Board configs: `check` reports every unknown key, wrong type and unknown '
-                    'value, one line each with the key\'s path, and exits 1 if there is any. '
+                    'value, one line each with the key\'s path, and exits 2 if there is any. '
                     f'The schema: {SCHEMA_PATH}.')
     sub = p.add_subparsers(dest='action', metavar='ACTION', required=True)
     check = sub.add_parser('check', help='check board config files',

@@ -281,7 +281,7 @@ def run(args, env=None):
         ota = write_ota(bundle, Path(args.out) / 'ota') if args.ota else None
     except BundleError as e:
         print(f'modemkit bundle: {e}', file=sys.stderr)
-        return 1
+        return mktools.BAD_INPUT
     for f in bundle.files:
         print(f'  {f.name:<28} {f.size:>8} B  {f.sha256[:16]}  {f.origin}')
     print(f'{bundle.target} bundle of {bundle.app} {bundle.version}, slot {bundle.slot}: '

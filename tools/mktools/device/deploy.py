@@ -22,6 +22,7 @@ import threading
 import time
 from pathlib import Path
 
+from mktools import BAD_INPUT, FAILED
 from mktools.device import boardcfg
 from mktools.device.bundle import (BundleError, add_build_options, build, check_target,
                                    options_from, target_for)
@@ -198,6 +199,7 @@ def deploy_micropython(args):
         for f in bundle.files:
             (stage / f.name).parent.mkdir(parents=True, exist_ok=True)
             (stage / f.name).write_bytes(f.data)
+        args.writing = True
         mp.exec(_REMOVE % (slot, slot), f'removing the old slot {slot}/')
         dirs = sorted({str(Path(f.name).parent) for f in app} - {'.'}, key=len)
         steps = [['exec', 'import os\n' + ''.join(
@@ -258,7 +260,7 @@ def deploy_telit(args):
     say(f'FAILED ({r.outcome}): {r.reason}' + (f'\n  last crash: {r.crash}' if r.crash else ''))
     if r.outcome == 'unchanged':
         say('the previously enabled script is still enabled')
-    return 1
+    return FAILED
 
 
 def register(commands):
@@ -306,7 +308,8 @@ def run(args, env=None):
         return deploy_micropython(args)
     except (BundleError, DeployError) as e:
         say(f'FAILED: {e}')
-        return 1
+        # nothing written yet: the board, the port or the app was unusable
+        return FAILED if getattr(args, 'writing', False) else BAD_INPUT
 
 
 def main(argv=None, env=None):

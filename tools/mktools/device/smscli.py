@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from mktools import CommandError
+from mktools import BAD_INPUT, CommandError
 from modemkit import smsdigest
 
 ENV_PASSWORD = 'MODEMKIT_SMSATRUN_PASSWORD'
@@ -162,7 +162,7 @@ def run(args, env=None):
         return (encode if args.action == 'encode' else decode)(args, env)
     except (SmsError, smsdigest.DigestError, ValueError) as e:
         print(f'modemkit sms-digest: {e}', file=sys.stderr)
-        return 1
+        return BAD_INPUT
 
 
 def main(argv=None, env=None):

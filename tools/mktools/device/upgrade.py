@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 
-from mktools import CommandError
+from mktools import BAD_INPUT, FAILED, CommandError
 from mktools.device import boardcfg
 from mktools.device.bundle import (BundleError, add_build_options, build, check_target,
                                    options_from, with_previous)
@@ -318,13 +318,13 @@ def run(args, env=None):
     except (ConfigError, BundleError, DeployError, boardcfg.BoardConfigError) as e:
         for line in str(e).splitlines():
             print(f'modemkit upgrade: {line}', file=sys.stderr)
-        return 2
+        return BAD_INPUT
     report(results)
     if args.report:
         with open(args.report, 'w') as f:
             json.dump([{k: v for k, v in asdict(r).items() if k != 'log'} for r in results], f,
                       indent=1)
-    return 0 if all(r.outcome == 'upgraded' or (args.no_reboot and r.ok) for r in results) else 1
+    return 0 if all(r.outcome == 'upgraded' or (args.no_reboot and r.ok) for r in results) else FAILED
 
 
 def main(argv=None, env=None):

@@ -145,7 +145,8 @@ def run(args, env=None):
     config = make_config(args)
     loop = Loop()
     net = Net(loop, hosts=config['hosts'], latency_s=args.net_latency_ms / 1000)
-    trace = open(args.trace, 'w') if args.trace else None
+    # line-buffered: `modemkit trace --follow` reads it while the emulator runs
+    trace = open(args.trace, 'w', buffering=1) if args.trace else None
     wire = Wire(loop, baud=args.baud, seed=args.seed, trace=trace)
     wire.drop_rate, wire.garble_rate = args.drop_rate, args.garble_rate
     try:

@@ -99,7 +99,8 @@ def test_one_parser_lists_every_command():
     out = subprocess.run([sys.executable, '-m', 'mktools.cli', '--help'], capture_output=True,
                          text=True, check=True).stdout
     listed = [line.split()[0] for line in out.splitlines() if line[:4] == '    ' and line[4] != ' ']
-    assert listed == ['sim', 'bundle', 'deploy', 'upgrade', 'sms-digest', 'board', 'demo'], out
+    assert listed == ['sim', 'bundle', 'deploy', 'upgrade', 'sms-digest', 'board', 'demo',
+                      'trace'], out
     sub = subprocess.run([sys.executable, '-m', 'mktools.cli', 'sim', '--help'],
                          capture_output=True, text=True, check=True).stdout
     assert sub.startswith('usage: modemkit sim ') and '--dialect' in sub
