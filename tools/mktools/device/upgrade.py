@@ -209,6 +209,8 @@ def plan_waves(n, canary=10, growth=2.0, max_wave=0):
         sizes.append(take)
         n -= take
         size = max(size + 1, math.ceil(size * growth))
+        if max_wave:
+            size = min(size, max_wave)
     return sizes
 
 
