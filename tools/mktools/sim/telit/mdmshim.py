@@ -280,6 +280,17 @@ def _adc(text):
     return int(channel), int(mv)
 
 
+def _low_fd(fd):
+    """The same socket on the lowest free descriptor: an emulator hosting a fleet hands over
+    descriptors above 1023 (pass_fds keeps their numbers), which select() refuses."""
+    low = os.dup(fd)
+    if low < fd:
+        os.close(fd)
+        return low
+    os.close(low)
+    return fd
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description='Run one Telit Easy Script script under CPython '
                                             '(started by the modemkit emulator).')
@@ -290,8 +301,8 @@ def main(argv=None):
     p.add_argument('--adc', type=_adc, action='append', default=[], metavar='CH=MV',
                    help='GPIO.getADC(CH) answers MV millivolts (repeatable)')
     args = p.parse_args(argv)
-    mdm = socket.socket(fileno=args.mdm_fd)
-    ctl = socket.socket(fileno=args.ctl_fd)
+    mdm = socket.socket(fileno=_low_fd(args.mdm_fd))
+    ctl = socket.socket(fileno=_low_fd(args.ctl_fd))
     threading.Thread(target=_watch_ctl, args=(ctl,), daemon=True).start()
     os.chdir(args.dir)
     # the flat directory and the standard library: nothing installed on the host
