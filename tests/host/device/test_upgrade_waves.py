@@ -204,3 +204,18 @@ def test_wave_plan_and_options():
     assert upgrade.plan_waves(7, 0) == [7]
     assert upgrade.plan_waves(5, 2, 1.0) == [2, 3]
     assert upgrade.plan_waves(0, 10) == []
+
+
+def test_fleet_fd_budget_refuses_what_the_hard_limit_cannot_hold():
+    import resource
+    from mktools import CommandError
+    from mktools.sim import fleet
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert fleet.fd_budget(1000, True) == 64 + 1000 * 7
+    if hard != resource.RLIM_INFINITY:
+        with pytest.raises(CommandError, match='hard limit'):
+            fleet.check_fds(hard, False)
+    warned = []
+    assert fleet.check_fds(10, True, warned.append) >= fleet.fd_budget(10, True)
+    assert warned == []
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= soft

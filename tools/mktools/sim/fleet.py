@@ -14,13 +14,15 @@ File descriptors, per module (see docs/fleet.md for the measured figures):
   sockets           each socket the module's AT commands open (#SD, #SL, FTP, MQTT...) is one
 Each module needs its own serial listener (a DTE picks a module by its port); TCPATRUN listeners
 cannot be shared either, since the tool tells modules apart by their address, as it would in a
-real network.  `check_fds()` raises the soft limit to the hard one when the steady budget needs
-it and refuses to start when even that is too small.
+real network.  `check_fds()` raises the soft limit toward the worst case (every module with a
+DTE, a session and a script at once), refuses to start when the hard limit cannot hold the
+listeners, and warns when it cannot hold the worst case.
 """
 
 import os
 import resource
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -43,16 +45,24 @@ def fd_budget(n, scripts):
     return FD_SPARE + n * (FDS_BASE + FDS_ATRUN + (FDS_SCRIPT if scripts else 0))
 
 
-def check_fds(need):
-    """Raise the soft RLIMIT_NOFILE to `need` if it is lower (up to the hard limit)."""
+def check_fds(n, scripts, warn=None):
+    """Raise the soft RLIMIT_NOFILE toward fd_budget() (up to the hard limit); refuse when the
+    hard limit cannot hold even the listeners (2 a module), warn when it cannot hold the worst
+    case.  Returns the soft limit now in force."""
+    need, least = fd_budget(n, scripts), FD_SPARE + n * (FDS_BASE + FDS_ATRUN) // 2
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if need <= soft:
-        return soft
-    if hard != resource.RLIM_INFINITY and need > hard:
-        raise CommandError(f'--fleet: needs about {need} file descriptors, the hard limit '
-                           f'(ulimit -Hn) is {hard}')
-    resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-    return need
+    top = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    if least > top:
+        raise CommandError(f'--fleet {n}: needs at least {least} file descriptors (a serial '
+                           f'and a TCPATRUN listener a module), the hard limit (ulimit -Hn) is '
+                           f'{hard}')
+    if top > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
+        soft = top
+    if need > soft and warn:
+        warn(f'modemkit sim: warning: --fleet {n} with every DTE, TCPATRUN session and script '
+             f'at once needs {need} file descriptors, the limit is {soft}')
+    return soft
 
 
 def module_config(config, i, script_root):
@@ -113,7 +123,8 @@ def run(args, modem_cls, config, stop_on_signals):
     host, base = args.tcp
     if base + n - 1 > 65535:
         raise CommandError(f'--fleet: ports {base}..{base + n - 1} go past 65535')
-    check_fds(fd_budget(n, config.get('run_scripts', False)))
+    check_fds(n, config.get('run_scripts', False),
+              lambda text: print(text, file=sys.stderr, flush=True))
     script_root = None
     if config.get('run_scripts'):
         script_root = args.script_dir or tempfile.mkdtemp(prefix='modemkit-fleet-')
