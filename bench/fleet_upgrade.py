@@ -123,6 +123,17 @@ def status_kib(pid, field):
     return 0
 
 
+def cpu_s(pid):
+    """(own, reaped children's) CPU seconds of a live process, from /proc/PID/stat."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    tick = os.sysconf('SC_CLK_TCK')
+    return ((int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick)
+
+
 def children_pss_kib(pid):
     """(count, summed PSS in KiB) of the emulator's child processes (the running scripts)."""
     try:
@@ -173,7 +184,7 @@ class Sampler:
 
 
 def run_tool(argv, env, sampler, name, log):
-    """`modemkit upgrade ARGV` as a child; (exit status, wall s, peak RSS KiB)."""
+    """`modemkit upgrade ARGV` as a child; (exit status, wall s, peak RSS KiB, CPU s)."""
     t0 = time.monotonic()
     with open(log, 'w') as out:
         p = subprocess.Popen([sys.executable, '-m', 'mktools.cli', 'upgrade', *argv],
@@ -182,7 +193,8 @@ def run_tool(argv, env, sampler, name, log):
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
     sampler.pids.pop(name, None)
-    return p.returncode, time.monotonic() - t0, usage.ru_maxrss
+    return (p.returncode, time.monotonic() - t0, usage.ru_maxrss,
+            usage.ru_utime + usage.ru_stime)
 
 
 def run(n=1000, parallel=32, say=print):
@@ -233,7 +245,8 @@ def run(n=1000, parallel=32, say=print):
                 '--healthy-s', '1', '--crash-delay-s', '1', '--confirm-s', '120',
                 '--rollback-s', '120', '--poll-s', '1', '--login-timeout', '20', '--quiet',
                 '--report', report]
-        code1, wall1, rss1 = run_tool(argv, env, sampler, 'tool', os.path.join(tmp, 'run1.log'))
+        cpu_before = cpu_s(sim.pid)
+        code1, wall1, rss1, cpu1 = run_tool(argv, env, sampler, 'tool', os.path.join(tmp, 'run1.log'))
         with open(report) as f:
             first = json.load(f)
         with open(os.path.join(tmp, 'run1.log')) as f:
@@ -243,7 +256,7 @@ def run(n=1000, parallel=32, say=print):
             + (stop.group(0) if stop else 'not stopped'))
         in_threads(lambda i: at(base + i, 'ATE0', f'AT#TCPATRUNAUTH=1,"{USER}","{PASSWORD}"'),
                    broken)
-        code2, wall2, rss2 = run_tool(argv[:-2] + ['--resume', report], env, sampler, 'tool',
+        code2, wall2, rss2, cpu2 = run_tool(argv[:-2] + ['--resume', report], env, sampler, 'tool',
                                       os.path.join(tmp, 'run2.log'))
         with open(report) as f:
             final = json.load(f)
@@ -252,6 +265,7 @@ def run(n=1000, parallel=32, say=print):
         in_threads(lambda i: enabled.append(
             '#ESCRIPT: "a_boot.py"' in ' '.join(map(str, at(base + i, 'ATE0', 'AT#ESCRIPT?')))),
             range(n))
+        cpu_after = cpu_s(sim.pid)
         scripts_end = children_pss_kib(sim.pid)
         emu_peak = status_kib(sim.pid, 'VmHWM')
         emu_end = status_kib(sim.pid, 'VmRSS')
@@ -286,6 +300,9 @@ def run(n=1000, parallel=32, say=print):
         'run1_pending': count(first, 'pending'),
         'run2_exit': code2, 'run2_modules': n - done_first,
         'provision_s': round(provision_s, 1),
+        'tool_cpu_s': round(cpu1 + cpu2, 1),
+        'emulator_cpu_s': round(cpu_after[0] - cpu_before[0], 1),
+        'scripts_cpu_s': round(cpu_after[1] - cpu_before[1], 1),
         'emulator_idle_rss_kib': idle['rss_kib'], 'emulator_idle_fds': idle['fds'],
         'scripts_running_at_end': scripts_end[0],
         'machine': f'{os.cpu_count()} cores shared with other work; load average before '

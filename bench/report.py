@@ -177,7 +177,10 @@ def fleet_lines(doc):
                 _v(doc, 'fleet_upgrade.emulator_peak_rss_kib')),
             '| peak descriptors, tool / emulator | %s / %s |' % (
                 _f(_v(doc, 'fleet_upgrade.tool_peak_fds')),
-                _f(_v(doc, 'fleet_upgrade.emulator_peak_fds')))]
+                _f(_v(doc, 'fleet_upgrade.emulator_peak_fds'))),
+            '| CPU, tool / emulator / its scripts | %s / %s / %s s |' % (
+                _f(w.get('tool_cpu_s'), 1), _f(w.get('emulator_cpu_s'), 1),
+                _f(w.get('scripts_cpu_s'), 1))]
 
 
 def wins(doc):
