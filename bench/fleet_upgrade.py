@@ -246,7 +246,8 @@ def run(n=1000, parallel=32, say=print):
                 '--rollback-s', '120', '--poll-s', '1', '--login-timeout', '20', '--quiet',
                 '--report', report]
         cpu_before = cpu_s(sim.pid)
-        code1, wall1, rss1, cpu1 = run_tool(argv, env, sampler, 'tool', os.path.join(tmp, 'run1.log'))
+        code1, wall1, rss1, cpu1 = run_tool(argv, env, sampler, 'tool',
+                                            os.path.join(tmp, 'run1.log'))
         with open(report) as f:
             first = json.load(f)
         with open(os.path.join(tmp, 'run1.log')) as f:

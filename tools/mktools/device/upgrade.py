@@ -9,28 +9,18 @@ it does not within the deadline, enable the previous script again and reboot int
 steps are `upgrade_flow.Upgrade`; this module reads targets and credentials, runs modules in
 parallel (bounded) and reports one line per module.
 
-Fleets go in waves: a canary wave of --canary modules, then waves --wave-growth times bigger
-(at most --max-wave), at most --parallel modules in flight and --rate starts a second.  After
-each wave the JSON report is rewritten whole (a run cut short leaves a usable one); a wave whose
-failure rate passes --max-failure-rate stops the run (exit 3), and within a wave no module starts
-once the wave cannot stay under it.  `--resume REPORT` runs again every module the report does
-not show as done with this version (upgraded, or installed with --no-reboot), leaving the done
-ones alone.  A module never started has the outcome `pending` in the report.
+Fleets go in waves (`upgrade_waves`): a canary, then growing waves, stopped when a wave's
+failure rate passes a threshold, resumable from the JSON report (docs/fleet.md).
 
 Credentials never go on the command line: MODEMKIT_ATRUN_USER / MODEMKIT_ATRUN_PASSWORD, or
 --credentials FILE with lines `user = ...`, `password = ...` and, for one module only,
 `<name>.user = ...`, `<name>.password = ...`.
 """
 
-import json
-import math
 import os
 import stat
 import sys
 import threading
-import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import asdict, fields
 
 from mktools import CommandError
 from mktools.device import boardcfg
@@ -39,6 +29,9 @@ from mktools.device.bundle import (BundleError, add_build_options, build, check_
 from mktools.device.bundle_graph import SLOTS
 from mktools.device.tcpatrun import AUTH_MODES
 from mktools.device.upgrade_flow import AtrunSession, Result, Upgrade
+from mktools.device.upgrade_waves import (PENDING_REASON, ReportError, as_result, entry,
+                                          is_done, load_report, plan_waves, run_waves,
+                                          save_report)
 from mktools.device.wscript import DeployError
 
 ENV_USER, ENV_PASSWORD = 'MODEMKIT_ATRUN_USER', 'MODEMKIT_ATRUN_PASSWORD'
@@ -199,65 +192,6 @@ class Quarters:
             self.note(f'written {sent} of {self.total} bytes ({len(self.done)} files)')
 
 
-def plan_waves(n, canary=10, growth=2.0, max_wave=0):
-    """Sizes of the waves for n modules: the canary, then each `growth` times the one before
-    (at least one more), capped at max_wave (0: no cap); canary 0 is one wave of all."""
-    sizes = []
-    size = canary if canary > 0 else n
-    while n > 0:
-        take = min(size, n, max_wave or n)
-        sizes.append(take)
-        n -= take
-        size = max(size + 1, math.ceil(size * growth))
-        if max_wave:
-            size = min(size, max_wave)
-    return sizes
-
-
-PENDING_REASON = 'not started: the run stopped at the failure threshold'
-
-
-def entry(r, wave):
-    """A Result as one JSON report entry (its progress log left out)."""
-    d = {k: v for k, v in asdict(r).items() if k != 'log'}
-    d['wave'] = wave
-    return d
-
-
-def as_result(d):
-    """A report entry back as a Result (for the summary table)."""
-    names = {f.name for f in fields(Result)}
-    return Result(**{k: v for k, v in d.items() if k in names})
-
-
-def load_report(path):
-    """{name: entry} of an earlier JSON report (--resume)."""
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except OSError as e:
-        raise ConfigError(f'cannot read report {path}: {e.strerror}') from None
-    except ValueError as e:
-        raise ConfigError(f'{path}: not a JSON report ({e})') from None
-    if not isinstance(data, list) or not all(isinstance(d, dict) and isinstance(
-            d.get('name'), str) and isinstance(d.get('outcome'), str) for d in data):
-        raise ConfigError(f'{path}: not a report of modemkit upgrade (a list of modules)')
-    return {d['name']: d for d in data}
-
-
-def save_report(path, entries):
-    """Write the whole report atomically: a cut leaves the previous one, never half of it."""
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(entries, f, indent=1)
-    os.replace(tmp, path)
-
-
-def is_done(d, version, no_reboot=False):
-    return d.get('to_version') == version and (
-        d['outcome'] == 'upgraded' or (no_reboot and d['outcome'] == 'installed'))
-
-
 def upgrade_fleet(args, targets, creds, out=None, earlier=None, save=None):
     """Upgrade the targets in waves, at most args.parallel at a time; `earlier` ({name: entry}
     of --resume) leaves the modules done with this version alone; `save(entries)` is called
@@ -320,57 +254,10 @@ def upgrade_fleet(args, targets, creds, out=None, earlier=None, save=None):
         return [entries.get(t[0]) or entry(Result(t[0], outcome='pending', reason=PENDING_REASON),
                                            0) for t in targets]
 
-    rate = getattr(args, 'rate', 0.0)
-    stop = None
-    start = 0
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
-            for number, size in enumerate(sizes, 1):
-                wave = todo[start:start + size]
-                start += size
-                allowed = math.floor(threshold * size + 1e-9)
-                failed = done = 0
-                running = set()
-                next_start = time.monotonic()
-                for target in wave:
-                    while len(running) >= max(1, args.parallel):
-                        finished, running = wait(running, return_when=FIRST_COMPLETED)
-                        for f in finished:
-                            r = f.result()
-                            failed += not ok(r)
-                            done += 1
-                            r.log = []
-                            entries[r.name] = entry(r, number)
-                    if failed > allowed:
-                        break       # this wave can no longer stay under the threshold
-                    if rate > 0:
-                        time.sleep(max(0.0, next_start - time.monotonic()))
-                        next_start = max(next_start, time.monotonic()) + 1.0 / rate
-                    running.add(pool.submit(one, target))
-                for f in wait(running).done:
-                    r = f.result()
-                    failed += not ok(r)
-                    done += 1
-                    r.log = []
-                    entries[r.name] = entry(r, number)
-                counts = {}
-                for t in wave:
-                    d = entries.get(t[0])
-                    key = d['outcome'] if d else 'pending'
-                    counts[key] = counts.get(key, 0) + 1
-                print(f'modemkit upgrade: wave {number}/{len(sizes)}: {size} modules: '
-                      + ', '.join(f'{n} {k}' for k, n in sorted(counts.items()))
-                      + f' ({failed} of {done} failed, threshold {threshold:.0%})',
-                      file=out, flush=True)
-                if save:
-                    save(ordered())
-                if failed > threshold * size + 1e-9 and start < len(todo) or done < size:
-                    left = len(todo) - start + size - done
-                    stop = (f'stopped after wave {number}: {failed} of {size} modules failed, '
-                            f'more than --max-failure-rate {threshold:g}; {left} modules not '
-                            'started (run again with --resume REPORT)')
-                    print(f'modemkit upgrade: {stop}', file=out, flush=True)
-                    break
+        stop = run_waves(todo, sizes, one, ok, entries, args.parallel, threshold,
+                         getattr(args, 'rate', 0.0), out,
+                         (lambda: save(ordered())) if save else None)
     finally:
         if mqtt is not None:
             mqtt.close()
@@ -498,7 +385,8 @@ def run(args, env=None):
         earlier = load_report(args.resume) if args.resume else None
         entries, stop = upgrade_fleet(args, targets, creds, earlier=earlier,
                                       save=(lambda e: save_report(path, e)) if path else None)
-    except (ConfigError, BundleError, DeployError, boardcfg.BoardConfigError) as e:
+    except (ConfigError, ReportError, BundleError, DeployError,
+            boardcfg.BoardConfigError) as e:
         for line in str(e).splitlines():
             print(f'modemkit upgrade: {line}', file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ listeners, and warns when it cannot hold the worst case.
 import os
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -149,7 +150,6 @@ def run(args, modem_cls, config, stop_on_signals):
         try:
             loop.run_forever()
         finally:
-            import signal
             signal.set_wakeup_fd(-1)
             wake_r.close()
             wake_w.close()
