@@ -219,3 +219,21 @@ def test_fleet_fd_budget_refuses_what_the_hard_limit_cannot_hold():
     assert fleet.check_fds(10, True, warned.append) >= fleet.fd_budget(10, True)
     assert warned == []
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= soft
+
+
+def test_a_report_that_is_not_ours_is_refused_in_one_line(tmp_path, capsys):
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"name": "m00"}')
+    code = upgrade.main([str(APPS / 'beacon'), '--board', str(beacon_board(tmp_path)),
+                         '--to', '127.0.0.1:1', '--resume', str(bad)], env=ENV)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().splitlines() == [f'modemkit upgrade: {bad}: not a report of modemkit '
+                                        'upgrade (a list of modules)']
+    bad.write_text('[{"name": ')
+    assert upgrade.main([str(APPS / 'beacon'), '--board', str(beacon_board(tmp_path)),
+                         '--to', '127.0.0.1:1', '--resume', str(bad)], env=ENV) == 2
+    assert 'not a JSON report' in capsys.readouterr().err
+    assert upgrade.main([str(APPS / 'beacon'), '--board', str(beacon_board(tmp_path)),
+                         '--to', '127.0.0.1:1', '--max-failure-rate', '1.5'], env=ENV) == 2
+    assert '--max-failure-rate: a share between 0 and 1' in capsys.readouterr().err
