@@ -237,3 +237,52 @@ def test_a_report_that_is_not_ours_is_refused_in_one_line(tmp_path, capsys):
     assert upgrade.main([str(APPS / 'beacon'), '--board', str(beacon_board(tmp_path)),
                          '--to', '127.0.0.1:1', '--max-failure-rate', '1.5'], env=ENV) == 2
     assert '--max-failure-rate: a share between 0 and 1' in capsys.readouterr().err
+
+
+def run_waves_with(n, sizes, fails=(), parallel=4, threshold=0.1, rate=0.0, work_s=0.0):
+    """run_waves over n plain targets; `one` records when each started and how many ran."""
+    import io
+    import threading
+    from mktools.device.upgrade_flow import Result
+    from mktools.device.upgrade_waves import run_waves
+    lock = threading.Lock()
+    seen = {'starts': [], 'now': 0, 'most': 0}
+
+    def one(target):
+        with lock:
+            seen['starts'].append(time.monotonic())
+            seen['now'] += 1
+            seen['most'] = max(seen['most'], seen['now'])
+        time.sleep(work_s)
+        with lock:
+            seen['now'] -= 1
+        return Result(target[0], outcome='unchanged' if target[0] in fails else 'upgraded')
+
+    entries = {}
+    out = io.StringIO()
+    stop = run_waves([(f'm{i:02d}',) for i in range(n)], sizes,
+                     one, lambda r: r.outcome == 'upgraded', entries, parallel, threshold, rate,
+                     out)
+    return stop, entries, seen, out.getvalue()
+
+
+def test_waves_bound_parallelism_and_start_rate():
+    stop, entries, seen, _ = run_waves_with(12, [2, 10], parallel=3, work_s=0.05)
+    assert stop is None and len(entries) == 12 and seen['most'] <= 3
+    stop, entries, seen, _ = run_waves_with(6, [6], parallel=6, rate=20.0)
+    gaps = [b - a for a, b in zip(seen['starts'], seen['starts'][1:])]
+    assert len(entries) == 6 and min(gaps) >= 0.04, gaps
+
+
+def test_a_wave_stops_starting_modules_once_it_cannot_stay_under_the_threshold():
+    # one at a time: the 3rd failure (2 allowed in 10) ends the wave, nothing after it starts
+    stop, entries, seen, out = run_waves_with(30, [10, 20], fails={'m00', 'm01', 'm02'},
+                                              parallel=1, threshold=0.2)
+    assert sorted(entries) == ['m00', 'm01', 'm02']
+    assert stop.startswith('stopped after wave 1: 3 of 10 modules failed') and \
+        '27 modules not started' in stop
+    assert 'wave 1/2: 10 modules: 7 pending, 3 unchanged' in out
+    # at the threshold exactly (2 of 10) the run goes on
+    stop, entries, _, _ = run_waves_with(30, [10, 20], fails={'m00', 'm01'}, parallel=1,
+                                         threshold=0.2)
+    assert stop is None and len(entries) == 30
