@@ -17,7 +17,7 @@ CHUNK = {'quectel': 1024, 'telit': 1024}
 
 
 # every benchmark `python -m bench.run` knows, in the order it runs them
-BENCHMARKS = ('wire', 'heap', 'alloc', 'codesize', 'sched', 'parse', 'rate')
+BENCHMARKS = ('wire', 'heap', 'alloc', 'codesize', 'sched', 'parse', 'rate', 'fleet')
 
 def _v(doc, key):
     r = doc['results'].get(key)
@@ -146,6 +146,7 @@ def markdown(doc):
         mods = sorted(_m(doc, 'mpy_bytes.telemetry_total', 'modules', {}))
         out.append('| **everything the telemetry app imports on a Quectel board** (%s) | **%s** |'
                    % (', '.join(mods), _f(t)))
+    out += fleet_lines(doc)
     out += ['', '**Where a peer wins**', '']
     out += wins(doc) or ['- Nowhere in this run.']
     out += ['', '**Furthest from the limit or from the best peer**', '']
@@ -154,6 +155,32 @@ def markdown(doc):
         out += ['', '**Not measured in this run**', '']
         out += ['- `%s`: %s' % (k, why) for k, why in sorted(doc['missing'].items())]
     return '\n'.join(out) + '\n'
+
+
+def fleet_lines(doc):
+    """The 1,000-module upgrade (bench/fleet_upgrade.py), if it ran."""
+    n = _v(doc, 'fleet_upgrade.modules_upgraded')
+    if n is None:
+        return []
+    m = doc['results']['fleet_upgrade.modules_upgraded']['method']
+    w = doc['results']['fleet_upgrade.wall_s']['method']
+    return ['', '**Fleet upgrade** (`modemkit upgrade` in waves against one `modemkit sim '
+            '--fleet` process; %s)' % m.get('machine', ''), '',
+            '| figure | value |', '|---|---|',
+            '| modules upgraded (of %s) | %s |' % (_f(m.get('modules')), _f(n)),
+            '| wall time, both runs (stopped + resumed) | %s s (%s + %s) |' % (
+                _f(_v(doc, 'fleet_upgrade.wall_s'), 0), _f(w.get('run1_s'), 0),
+                _f(w.get('run2_s'), 0)),
+            '| run 1 stopped at the threshold | %s |' % (m.get('run1_stop') or 'no'),
+            '| peak RSS of the tool | %s KiB |' % _f(_v(doc, 'fleet_upgrade.tool_peak_rss_kib')),
+            '| peak RSS of the emulator | %s KiB |' % _f(
+                _v(doc, 'fleet_upgrade.emulator_peak_rss_kib')),
+            '| peak descriptors, tool / emulator | %s / %s |' % (
+                _f(_v(doc, 'fleet_upgrade.tool_peak_fds')),
+                _f(_v(doc, 'fleet_upgrade.emulator_peak_fds'))),
+            '| CPU, tool / emulator / its scripts | %s / %s / %s s |' % (
+                _f(w.get('tool_cpu_s'), 1), _f(w.get('emulator_cpu_s'), 1),
+                _f(w.get('scripts_cpu_s'), 1))]
 
 
 def wins(doc):

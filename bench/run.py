@@ -2,13 +2,14 @@
 
     python -m bench.run [--dialects quectel,telit,wavecom] [--only NAME,...]
 
-NAMEs: wire, heap, alloc, codesize, sched, parse, rate. With --only, the named benchmarks run and
+NAMEs: wire, heap, alloc, codesize, sched, parse, rate, fleet. With --only, the named benchmarks run and
 their keys replace those in the existing results.json; the others are kept.
 
 Two phases, so that nothing measures time while other work loads the machine:
   A. figures that do not depend on time (wire efficiency, heap bisections, allocation, code
      size), three at a time;
-  B. figures that are times (scheduler, parser, line rate), one at a time, nothing else running.
+  B. figures that are times (scheduler, parser, line rate, the 1,000-module fleet upgrade), one
+     at a time, nothing else running.
 Every server is started here on 127.0.0.1 and stopped here; every wait has a deadline.
 """
 import argparse
@@ -23,7 +24,8 @@ import sys
 import tempfile
 import time
 
-from bench import alloc, codesize, common, heap, line_rate, parse, report, scheduler
+from bench import (alloc, codesize, common, fleet_upgrade, heap, line_rate, parse, report,
+                   scheduler)
 from bench.common import BUILD, ROOT
 
 HERE = os.path.join(ROOT, 'bench')
@@ -152,6 +154,10 @@ def main(argv=None):
                 r, m = timed('line_rate', lambda: line_rate.run(ctx))
             finally:
                 ctx.servers.stop()
+            results.update(r)
+            missing.update(m)
+        if 'fleet' in only:
+            r, m = timed('fleet_upgrade', lambda: fleet_upgrade.run(say=say))
             results.update(r)
             missing.update(m)
     finally:

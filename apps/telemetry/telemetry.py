@@ -54,6 +54,7 @@ class Telemetry(object):
         else:
             client_cls = MQTT
         self.client = client_cls(modem, mq['host'], mq.get('port', 1883), client_id=mq['device'],
+                           user=mq.get('user'), password=mq.get('password'),
                            keepalive=mq.get('keepalive', 60), clean=False,
                            will=(self.t_status, b'offline', 1, True), on_message=self._on_cmd,
                            max_packet=mq.get('max_packet', 256), window=mq.get('window', 2),

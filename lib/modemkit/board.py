@@ -45,7 +45,7 @@ def modem(sched, cfg, log=None):
 
 
 # What only an application reads, at its start; the driver keeps reading the rest of cfg.
-APP_KEYS = ('name', 'sensors', 'mqtt', 'telemetry', 'datalogger', 'ftp', 'http')
+APP_KEYS = ('name', 'sensors', 'mqtt', 'telemetry', 'datalogger', 'ftp', 'http', 'mail', 'sms')
 
 
 def release(cfg):

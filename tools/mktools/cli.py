@@ -10,7 +10,9 @@ Exit status, the same for every command:
      an upgrade wave did not upgrade, a deploy that failed after it began writing);
   2  bad input: the command could not use what it was given (its arguments, a file, a board
      config, a port, a host) and says so in one line per problem on stderr,
-     `modemkit COMMAND: message`; argparse's usage errors are 2 as well.
+     `modemkit COMMAND: message`; argparse's usage errors are 2 as well;
+  3  `upgrade` only: a wave passed its failure threshold and the run stopped (resume it from its
+     report).
 A command raises `mktools.CommandError` (its own error classes derive from it) for bad input, and an
 OSError (a file, a port, a host) says what the system refused; both end here as status 2.
 `--debug` shows the traceback instead.

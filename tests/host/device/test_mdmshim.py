@@ -172,3 +172,37 @@ def test_a_script_directory_given_must_be_empty_or_ours(tmp_path):
     assert (mine / 'a.py').read_bytes() == b'x = 1\n'
     store.mirror = None
     store.mirror_to(mine)           # ours: taken again
+
+
+TALK = r'''
+import MDM
+MDM.send('AT+CGMR\r', 10)
+got = ''
+for _ in range(50):
+    got = got + MDM.receive(2)
+    if got.find('OK') >= 0:
+        break
+print('got %r' % got)
+'''
+
+
+def test_a_script_talks_on_mdm_when_the_emulator_holds_over_1024_descriptors(module):
+    # an emulator hosting a fleet (`modemkit sim --fleet`) hands the script descriptors above
+    # 1023, which select() refuses; the shim moves them down first
+    import os
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200 and (hard == resource.RLIM_INFINITY or hard >= 1200):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1200, hard))
+    elif soft < 1200:
+        pytest.skip('RLIMIT_NOFILE below 1200')
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        start(module, 'talk.py', TALK)
+        module.wait(lambda: events(module, 'script_exit'), 10, 'the script ends')
+    finally:
+        for fd in held:
+            os.close(fd)
+    out = module.output(0)
+    assert any(line.startswith('got') and '12.00.026' in line for line in out), '\n'.join(out)
+    assert events(module, 'script_exit')[0]['code'] == 0

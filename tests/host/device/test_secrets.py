@@ -68,6 +68,7 @@ def test_upgrade_run_shows_no_password(mosquitto, tmp_path):
                 '--login-timeout', '3', '--prompt-wait', '0.5', '--report', str(report)]
         found += leaks('argv', ' '.join(argv))
         p = cli(*argv)
+        assert report.exists(), p.stdout + p.stderr
         results = {r['name']: r for r in json.loads(report.read_text())}
         # the run did use the secrets: m00 upgraded (its app on the broker with the MQTT
         # password), m01 refused the login
@@ -115,10 +116,10 @@ def test_sms_digest_shows_no_password(tmp_path):
     outputs += [p.stdout, p.stderr]
     # a wrong password (also a known one) and one of the wrong length: errors, still no echo
     p = cli('sms-digest', 'decode', pdu, env={smscli.ENV_PASSWORD: SMS_SECRET[::-1]})
-    assert p.returncode == 1 and 'digest matches no white-list password' in p.stderr
+    assert p.returncode == 2 and 'digest matches no white-list password' in p.stderr
     outputs += [p.stdout, p.stderr]
     pwd.write_text(SMS_SECRET + 'x')
     p = cli('sms-digest', 'encode', '--password-file', str(pwd), '--text', 'AT')
-    assert p.returncode == 1 and 'must have 16 characters' in p.stderr
+    assert p.returncode == 2 and 'must have 16 characters' in p.stderr
     outputs += [p.stdout, p.stderr]
     assert leaks('sms-digest', '\n'.join(outputs)) == []

@@ -171,7 +171,9 @@ def test_cli_help_documents_every_option_and_takes_no_password():
                          capture_output=True, text=True, env=env_with_tools(), check=True).stdout
     for option in ('--targets', '--to', '--credentials', '--auth', '--parallel', '--confirm',
                    '--confirm-s', '--rollback-s', '--mqtt', '--report', '--no-reboot',
-                   '--board', '--version', '--healthy-s', '--max-tries'):
+                   '--board', '--version', '--healthy-s', '--max-tries', '--canary',
+                   '--wave-growth', '--max-wave', '--max-failure-rate', '--rate', '--resume',
+                   '--quiet'):
         assert option in out
     assert '--password' not in out and '--user ' not in out
 

@@ -9,18 +9,18 @@ it does not within the deadline, enable the previous script again and reboot int
 steps are `upgrade_flow.Upgrade`; this module reads targets and credentials, runs modules in
 parallel (bounded) and reports one line per module.
 
+Fleets go in waves (`upgrade_waves`): a canary, then growing waves, stopped when a wave's
+failure rate passes a threshold, resumable from the JSON report (docs/fleet.md).
+
 Credentials never go on the command line: MODEMKIT_ATRUN_USER / MODEMKIT_ATRUN_PASSWORD, or
 --credentials FILE with lines `user = ...`, `password = ...` and, for one module only,
 `<name>.user = ...`, `<name>.password = ...`.
 """
 
-import json
 import os
 import stat
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 
 from mktools import BAD_INPUT, FAILED, CommandError
 from mktools.device import boardcfg
@@ -29,6 +29,9 @@ from mktools.device.bundle import (BundleError, add_build_options, build, check_
 from mktools.device.bundle_graph import SLOTS
 from mktools.device.tcpatrun import AUTH_MODES
 from mktools.device.upgrade_flow import AtrunSession, Result, Upgrade
+from mktools.device.upgrade_waves import (PENDING_REASON, ReportError, as_result, entry,
+                                          is_done, load_report, plan_waves, run_waves,
+                                          save_report)
 from mktools.device.wscript import DeployError
 
 ENV_USER, ENV_PASSWORD = 'MODEMKIT_ATRUN_USER', 'MODEMKIT_ATRUN_PASSWORD'
@@ -189,22 +192,38 @@ class Quarters:
             self.note(f'written {sent} of {self.total} bytes ({len(self.done)} files)')
 
 
-def upgrade_fleet(args, targets, creds, out=None):
-    """Upgrade every target, at most args.parallel at a time; returns the Results in order."""
+def upgrade_fleet(args, targets, creds, out=None, earlier=None, save=None):
+    """Upgrade the targets in waves, at most args.parallel at a time; `earlier` ({name: entry}
+    of --resume) leaves the modules done with this version alone; `save(entries)` is called
+    after every wave.  Returns (entries in target order, stop message or None)."""
     out = out or sys.stderr
     lock = threading.Lock()
+    earlier = earlier or {}
+    quiet = getattr(args, 'quiet', False)
     # both slots built up front: a bundle that cannot be built stops the run before any module
     bundles = {}
     for slot in ([args.slot] if args.slot else SLOTS):
         opts = options_from(args, slot=slot)
         bundles[slot] = (build(opts), opts)
-    print(f'modemkit upgrade: {bundles[next(iter(bundles))][0].app} '
-          f'{bundles[next(iter(bundles))][0].version} to {len(targets)} modules, '
-          f'{args.parallel} at a time', file=out, flush=True)
+    first = bundles[next(iter(bundles))][0]
+    entries = {}
+    for t in targets:
+        d = earlier.get(t[0])
+        if d is not None and is_done(d, first.version, args.no_reboot):
+            entries[t[0]] = d
+    todo = [t for t in targets if t[0] not in entries]
+    sizes = plan_waves(len(todo), getattr(args, 'canary', 0), getattr(args, 'wave_growth', 2.0),
+                       getattr(args, 'max_wave', 0))
+    threshold = getattr(args, 'max_failure_rate', 1.0)
+    print(f'modemkit upgrade: {first.app} {first.version} to {len(todo)} modules'
+          + (f' ({len(entries)} done before)' if entries else '')
+          + f', {args.parallel} at a time, waves of {"/".join(map(str, sizes)) or "0"}',
+          file=out, flush=True)
 
     def note(name, text):
-        with lock:
-            print(f'[{name}] {text}', file=out, flush=True)
+        if not quiet:
+            with lock:
+                print(f'[{name}] {text}', file=out, flush=True)
 
     def make_bundle(slot, previous):
         bundle, opts = bundles[slot]
@@ -228,12 +247,21 @@ def upgrade_fleet(args, targets, creds, out=None):
                        poll_s=args.poll_s, slot=args.slot, mqtt=mqtt, note=note,
                        progress=Quarters(lambda text: note(name, text))).run()
 
+    def ok(r):
+        return r.outcome == 'upgraded' or (args.no_reboot and r.ok)
+
+    def ordered():
+        return [entries.get(t[0]) or entry(Result(t[0], outcome='pending', reason=PENDING_REASON),
+                                           0) for t in targets]
+
     try:
-        with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
-            return list(pool.map(one, targets))
+        stop = run_waves(todo, sizes, one, ok, entries, args.parallel, threshold,
+                         getattr(args, 'rate', 0.0), out,
+                         (lambda: save(ordered())) if save else None)
     finally:
         if mqtt is not None:
             mqtt.close()
+    return ordered(), stop
 
 
 def report(results, out=None):
@@ -302,29 +330,75 @@ def register(commands):
                         '(default modemkit/{name}/version)')
     p.add_argument('--mqtt-expect', default='{version}', metavar='TEMPLATE',
                    help='--confirm mqtt: text the payload must contain (default {version})')
-    p.add_argument('--report', metavar='FILE', help='also write the results as JSON to FILE')
+    p.add_argument('--report', metavar='FILE',
+                   help='also write the results as JSON to FILE, rewritten after every wave '
+                        '(default with --resume: the report resumed from)')
+    waves = p.add_argument_group(
+        'waves', 'A fleet goes in waves: the canary, then each wave --wave-growth times the one '
+                 'before; a wave whose failure rate passes --max-failure-rate stops the run '
+                 '(exit status 3) and the modules after it stay "pending" in the report.')
+    waves.add_argument('--canary', type=int, default=10, metavar='N',
+                       help='modules in the first wave (default 10; 0: one wave of all)')
+    waves.add_argument('--wave-growth', type=float, default=2.0, metavar='F',
+                       help='each wave is F times the one before (default 2)')
+    waves.add_argument('--max-wave', type=int, default=0, metavar='N',
+                       help='at most N modules in a wave (default 0: no cap)')
+    waves.add_argument('--max-failure-rate', type=float, default=0.1, metavar='R',
+                       help='stop after a wave in which more than this share of modules (0..1) '
+                            'was not upgraded; within a wave no module starts once the share '
+                            'cannot stay under it (default 0.1)')
+    waves.add_argument('--rate', type=float, default=0.0, metavar='PER_S',
+                       help='at most this many module upgrades started a second (default 0: '
+                            'no limit beyond --parallel)')
+    waves.add_argument('--resume', metavar='REPORT',
+                       help='a JSON report of an earlier run: modules it shows upgraded to this '
+                            'version are left alone, the others (failed, pending) are run')
+    p.add_argument('--quiet', action='store_true',
+                   help='no per-module progress lines, only one line per wave and the table')
     p.set_defaults(run=run, parser=p)
     return p
 
 
+def check_wave_options(args):
+    for name, value, low in (('--parallel', args.parallel, 1), ('--canary', args.canary, 0),
+                             ('--max-wave', args.max_wave, 0)):
+        if value < low:
+            raise ConfigError(f'{name}: at least {low}')
+    if not args.wave_growth >= 1.0:
+        raise ConfigError('--wave-growth: at least 1')
+    if not 0.0 <= args.max_failure_rate <= 1.0:
+        raise ConfigError('--max-failure-rate: a share between 0 and 1')
+    if not args.rate >= 0.0:
+        raise ConfigError('--rate: 0 or more starts a second')
+
+
 def run(args, env=None):
-    """`modemkit upgrade` with parsed `args`; returns the exit status."""
+    """`modemkit upgrade` with parsed `args`; returns the exit status (0 all upgraded, 1 some
+    not, 2 nothing done, 3 stopped at the failure threshold)."""
+    path = args.report or args.resume
     try:
         # the board first: a MicroPython board's .mpy files must never reach a script store
         check_target(args.board, boardcfg.load(args.board), 'telit', 'upgrade (TCPATRUN)')
+        check_wave_options(args)
         targets = load_targets(args.targets, args.to)
         creds = load_credentials(args.credentials, env)
-        results = upgrade_fleet(args, targets, creds)
-    except (ConfigError, BundleError, DeployError, boardcfg.BoardConfigError) as e:
+        earlier = load_report(args.resume) if args.resume else None
+        entries, stop = upgrade_fleet(args, targets, creds, earlier=earlier,
+                                      save=(lambda e: save_report(path, e)) if path else None)
+    except (ConfigError, ReportError, BundleError, DeployError,
+            boardcfg.BoardConfigError) as e:
         for line in str(e).splitlines():
             print(f'modemkit upgrade: {line}', file=sys.stderr)
         return BAD_INPUT
-    report(results)
-    if args.report:
-        with open(args.report, 'w') as f:
-            json.dump([{k: v for k, v in asdict(r).items() if k != 'log'} for r in results], f,
-                      indent=1)
-    return 0 if all(r.outcome == 'upgraded' or (args.no_reboot and r.ok) for r in results) else FAILED
+    except OSError as e:        # the report could not be written
+        print(f'modemkit upgrade: {e.filename or path}: {e.strerror or e}', file=sys.stderr)
+        return BAD_INPUT
+    report([as_result(d) for d in entries])
+    if path:
+        save_report(path, entries)
+    if stop:
+        return 3
+    return 0 if all(is_done(d, d.get('to_version'), args.no_reboot) for d in entries) else FAILED
 
 
 def main(argv=None, env=None):

@@ -1,4 +1,5 @@
-"""`modemkit sim`: run one emulated modem on a pty or a loopback TCP port until SIGINT/SIGTERM."""
+"""`modemkit sim`: run one emulated modem on a pty or a loopback TCP port until SIGINT/SIGTERM
+(or, with --fleet N, N of them on consecutive TCP ports: mktools.sim.fleet)."""
 
 import argparse
 import logging
@@ -57,6 +58,10 @@ def register(commands):
     where.add_argument('--tcp', metavar='127.0.0.1:PORT', type=_tcp_address,
                        help='serve one DTE client at a time on this loopback TCP port '
                             '(port 0: any free port)')
+    p.add_argument('--fleet', type=int, metavar='N',
+                   help='run N modules in this one process, module i\'s serial port on '
+                        '--tcp PORT+i (PORT must not be 0); every other option applies to '
+                        'each module; --script-dir DIR gets one folder per module')
     p.add_argument('--baud', type=int, metavar='N',
                    help='pace the serial line at N bit/s, 10 bits a byte (default: unpaced)')
     p.add_argument('--turnaround-ms', type=float, metavar='N',
@@ -143,6 +148,9 @@ def run(args, env=None):
         logging.basicConfig(filename=args.log, level=logging.INFO,
                             format='%(asctime)s %(name)s %(message)s')
     config = make_config(args)
+    if args.fleet is not None:
+        from mktools.sim import fleet
+        return fleet.run(args, modem_cls, config, _stop_on_signals)
     loop = Loop()
     net = Net(loop, hosts=config['hosts'], latency_s=args.net_latency_ms / 1000)
     # line-buffered: `modemkit trace --follow` reads it while the emulator runs

@@ -315,8 +315,10 @@ def _socket(fd):
     """The socket the emulator passed as file descriptor fd (None: not given)."""
     if fd is None:
         return None
+    # fromfd's duplicate takes the lowest free descriptor: an emulator hosting a fleet hands over
+    # descriptors above 1023 (pass_fds keeps their numbers), which select() refuses
     sock = socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM)
-    os.close(fd)                    # fromfd made a duplicate
+    os.close(fd)
     return sock
 
 
