@@ -41,6 +41,7 @@ _DATA = const(2)            # prompt seen: the caller owns the line until it sen
 # Flat pairs (text, how), how = the status, plus _MORE when the text may go on (an error code, a
 # rate): one tuple, not one per code.
 _MORE = const(4)
+_STREAM_READS = const(16)   # chunks the reader takes in one turn while a data stream runs
 BASE_FINALS = (
     b'OK', OK,
     b'ERROR', FAIL,
@@ -236,6 +237,7 @@ class Cmd(object):
     length_field = 0              # which field of the `expect` line holds the length
     put = None                    # or put(buf, start, end) receives the payload
     stream = None                 # consumer of an open-ended stream its OK opens
+    hold = False                  # that stream owns the UART: no command starts until release()
 
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
                  sink=None, length_field=0, size=None, put=None, stream=None):
@@ -312,6 +314,7 @@ class Channel(object):
     unsolicited = 0         # lines nobody expected (no command, no URC handler)
     timeouts = 0
     handler_errors = 0      # URC handlers that raised (logged, channel unaffected)
+    held = False            # a data mode owns the UART (Cmd.hold): commands queue meanwhile
 
     def __init__(self, sched, uart, line_bytes=256, max_lines=12, store_bytes=512,
                  chunk_bytes=64, finals=BASE_FINALS, log=None):
@@ -362,6 +365,13 @@ class Channel(object):
         self._raw_left = n
         self._raw_fn = consumer
 
+    def release(self):
+        """A data mode that held the UART (Cmd.hold) gave it back: queued commands may go.
+        Its stream must have ended (the consumer's end marker, or read_raw(0, None))."""
+        self.held = False
+        if self._reader is not None:
+            self.sched.wake(self._reader, False)   # it may wait on the UART with no deadline
+
     # -- commands (called from tasks: `resp = yield chan.send(cmd)`) ----------------------
     def send(self, cmd):
         """Queue cmd; the calling task resumes with the Response when the exchange ends."""
@@ -369,7 +379,7 @@ class Channel(object):
         me = sched._current()
         cmd.task = me
         cmd.nxt = None
-        if self._cur is None and self._head is None:
+        if self._cur is None and self._head is None and not self.held:
             self._start(cmd)
         elif self._tail is None:
             self._head = self._tail = cmd
@@ -438,7 +448,7 @@ class Channel(object):
         chunk = self._chunk
         self._reader = sched.cur
         while True:
-            if self._cur is None and self._head is not None:
+            if self._cur is None and self._head is not None and not self.held:
                 # The next command would reuse the Response: let the task just answered run
                 # first (it is ahead of us in the ready queue).
                 yield
@@ -466,8 +476,15 @@ class Channel(object):
             else:
                 yield sched.readable(uart)
             n = uart.readinto(chunk)
-            if n:
+            k = _STREAM_READS
+            while n:
                 self._feed(chunk, n)
+                # in a data stream the line runs without pauses: take what has come, up to
+                # a bound, before other tasks run (one chunk a turn would fall behind)
+                k -= 1
+                if self._raw_left >= 0 or not k:
+                    break
+                n = uart.readinto(chunk)
 
     # -- internals -------------------------------------------------------------------------
     def _start_next(self):
@@ -681,6 +698,8 @@ class Channel(object):
         elif status == OK and self._cur.stream is not None:
             # the bytes right after this line are the stream (V.250 CONNECT, a data mode)
             self.read_raw(-1, self._cur.stream)
+            if self._cur.hold:
+                self.held = True
         self._complete(status)
 
 
