@@ -19,18 +19,19 @@ REPS = 5
 HEAP = 256 * 1024
 
 
-def measure(dialect, baud, servers, reps=REPS, rings=None):
+def measure(dialect, baud, servers, reps=REPS, rings=None, data=False):
     """(upload microseconds per rep, download microseconds per rep); rings=(rx, tx) bytes
-    replaces the board's socket ring sizes."""
+    replaces the board's socket ring sizes; data: the module's data mode (modemkit.datamode)."""
     size = SIZES[baud]
-    link = os.path.join(BUILD, 'tty-rate-%s-%d' % (dialect, baud))
+    link = os.path.join(BUILD, 'tty-rate-%s-%d%s' % (dialect, baud, '-data' if data else ''))
     sim = Sim(dialect, link, baud=baud, turnaround_ms=TURNAROUND_MS)
     try:
         # bounded: every rep at no less than a tenth of the line rate, plus start-up
         limit = 60 + reps * 2 * 10 * size * 10.0 / baud
         ok, lines, why = run_mpy('bench_throughput', [dialect, link, servers.ports['ack%d' % size],
                                                       servers.source_port, size, reps]
-                                 + list(rings or ()), HEAP, limit, fail_on=('Traceback',))
+                                 + list(rings or ()) + (['data'] if data else []), HEAP, limit,
+                                 fail_on=('Traceback',))
     finally:
         sim.stop()
     if not ok:

@@ -1,5 +1,6 @@
 # Throughput through a dialect driver on the MicroPython unix port, over a pty to the emulator:
-#     micropython -m bench_throughput DIALECT TTY ACK_PORT SOURCE_PORT SIZE REPS [RX TX]
+#     micropython -m bench_throughput DIALECT TTY ACK_PORT SOURCE_PORT SIZE REPS [RX TX] [data]
+# `data`: the connections use the module's data mode (modemkit.datamode), not AT commands.
 # Each repetition uploads SIZE bytes to a sink that answers b'K' once it has them all, and
 # downloads SIZE bytes from a source, on a fresh connection each; it prints 'up <us>' and
 # 'down <us>' (time.ticks_us, end to end), then 'done'.
@@ -11,6 +12,9 @@ import time
 from modemkit import port
 from modemkit.sched import Scheduler, Return
 
+DATA = sys.argv[-1] == 'data'
+if DATA:
+    sys.argv.pop()
 DIALECT, TTY = sys.argv[1], sys.argv[2]
 ACK_PORT, SOURCE_PORT, SIZE, REPS = [int(a) for a in sys.argv[3:7]]
 PIECE = 4096
@@ -44,7 +48,7 @@ one = bytearray(1)
 
 
 def upload():
-    s = yield modem.open('sink.test', ACK_PORT, timeout_ms=60000)
+    s = yield modem.open('sink.test', ACK_PORT, timeout_ms=60000, data=DATA)
     gc.collect()
     t0 = time.ticks_us()
     sent = 0
@@ -61,7 +65,7 @@ def upload():
 
 
 def download(seed):
-    s = yield modem.open('source.test', SOURCE_PORT, timeout_ms=60000)
+    s = yield modem.open('source.test', SOURCE_PORT, timeout_ms=60000, data=DATA)
     gc.collect()
     t0 = time.ticks_us()
     yield s.send(b'%d %d\n' % (SIZE, seed), 60000)

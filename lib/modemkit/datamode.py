@@ -174,12 +174,15 @@ class DataMode(object):
         if pat is _OK:
             self.susp = s          # the connection stays, in command mode
         elif pat is _NC:
-            # QL 1.2, T-IPE 7.5.1: the connection is over; what came before it is readable
+            # QL 1.2, T-IPE 7.5.1: the connection is over; what came before it is readable.
+            # The lifecycle checks the module (Telit polls: a lost context shows no URC)
             s.rclosed = True
             s.peer_closed()
+            m.wake.set()
         else:
             s.fail(sock.NetDown(sock.ENETDOWN, 'module restarted in data mode'))
-            m._trouble(_SYNC, 'module restarted (%s in the data stream)' % bytes(pat[2:-2]).decode())
+            m._trouble(_SYNC, 'module restarted (%s in the data stream)'
+                       % bytes(pat[2:-2]).decode())
         self.ev.set()
 
     def _drop(self, why):

@@ -201,9 +201,9 @@ class Telit(Modem):
         raise err
 
     def data_cmd(self, s, host, port_):
-        # §6.2 <connMode> 0: CONNECT, ONLINE mode; §6.4 #SO resumes it. #SKIPESC=1 (§6.6.3):
-        # our escape is not sent to the peer. #SCFG (§6.1, closed sockets only) <txTo> 1: a
-        # tail shorter than <pktSz> leaves after 100 ms, not the configured 5 s (§6.3)
+        # T-IPE 6.2 <connMode> 0: CONNECT, ONLINE mode; 6.4 #SO resumes it. #SKIPESC=1
+        # (6.6.3): our escape is not sent to the peer. #SCFG (6.1, closed sockets only) <txTo>
+        # 1: a tail shorter than <pktSz> leaves after 100 ms, not the configured 5 s (6.3)
         if host is None:
             return 'AT#SO=%d' % s.id
         return 'AT#SKIPESC=1;#SCFG=%d,%d,1500,0,600,1;#SD=%d,0,%d,"%s",0,0,0' % (
