@@ -23,7 +23,8 @@ Limits, from the V.250 design both manuals follow:
 - NO CARRIER and the escape's OK arrive inside the byte stream. A payload holding the bytes
   b'\\r\\nNO CARRIER\\r\\n' (or, after +++, b'\\r\\nOK\\r\\n') is taken for the end; the manuals'
   exact signal is the DCD line (AT&C1). For text bodies that may hold such lines use buffer mode.
-- one socket in data mode at a time; its send() has no transmit ring (write() needs one).
+- one socket in data mode at a time. Its transmit ring goes to the UART as it is (no command
+  per chunk): write() and send() work as on any socket.
 - receive has no back-pressure but the UART's (RTS/CTS, AT+IFC): what does not fit the socket's
   ring is lost and counted in `sock.dropped`. Read promptly, or size rx_size for the bursts.
 - an escape whose guard time a late byte breaks reaches the peer as '+++' (QL 1.2); Telit's
@@ -70,7 +71,7 @@ class DataMode(object):
         m.need('tcp')
         if self.s is not None:
             raise sock.Unsupported(sock.EOPNOTSUPP, 'socket %d holds the data mode' % self.s.id)
-        s = yield m.new_socket(sock.TCP, timeout_ms, rx_size, 0)     # no transmit ring
+        s = yield m.new_socket(sock.TCP, timeout_ms, rx_size)
         try:
             yield self._enter(s, m.data_cmd(s, host, port_), timeout_ms + 5000)
         except BaseException:
@@ -99,6 +100,8 @@ class DataMode(object):
         c = self._c
         c.clear().add(text)
         c.timeout_ms = timeout_ms
+        if self.s is not None:
+            raise sock.Unsupported(sock.EOPNOTSUPP, 'socket %d holds the data mode' % self.s.id)
         self.k = 0
         self.esc = False
         s.res = 0                  # Telit: bytes the module announced (SRING) for #SRECV
@@ -177,6 +180,9 @@ class DataMode(object):
             # QL 1.2, T-IPE 7.5.1: the connection is over; what came before it is readable.
             # The lifecycle checks the module (Telit polls: a lost context shows no URC)
             s.rclosed = True
+            if s.tlen:
+                s.fail(sock.Closed(sock.ECONNRESET, 'socket %d: connection ended, %d bytes '
+                                   'unsent' % (s.id, s.tlen)))
             s.peer_closed()
             m.wake.set()
         else:
@@ -184,6 +190,7 @@ class DataMode(object):
             m._trouble(_SYNC, 'module restarted (%s in the data stream)'
                        % bytes(pat[2:-2]).decode())
         self.ev.set()
+        m.kick()                   # the I/O task: other sockets' exchanges may go again
 
     def _drop(self, why):
         """The module's state is unknown: stop the stream, give the UART back, resync."""
@@ -200,7 +207,35 @@ class DataMode(object):
         return err
 
     # -- sending -----------------------------------------------------------------------------
+    def takes(self, s):
+        """For the modem's I/O task: 2 if socket s has bytes for the data mode (flush()), 1 if
+        s must wait (a data mode holds the UART), 0 if s goes the usual way."""
+        if s is self.s or s is self.susp and s.tlen:
+            return 2 if s.tlen else 1
+        return 1 if self.m.chan.held else 0
+
+    def flush(self, s):
+        """The I/O task: the next piece of s's transmit ring straight to the UART (zero-copy),
+        after resuming the data mode if an escape left it."""
+        if s is not self.s:
+            yield self.resume(s)
+        tx = s.tx
+        k = len(tx) - s.thead
+        if k > s.tlen:
+            k = s.tlen
+        if k > PIECE:
+            k = PIECE
+        w = self.m.chan.uart.write(tx, k, s.thead) or 0
+        self.t = self._now()
+        if w:
+            s.sent(w)
+        if w < k:
+            yield self.m.sched.sleep_ms(2)     # the UART's buffer is full: wait for the line
+        else:
+            yield                              # the reader's turn (full duplex)
+
     def send(self, s, data, n, timeout_ms):
+        """A socket without a transmit ring: straight from the caller's buffer."""
         if s is not self.s:
             yield self.resume(s)
         uart = self.m.chan.uart

@@ -345,10 +345,22 @@ class Modem(object):
                 # Whatever goes wrong in one exchange ends that socket's operations with a typed
                 # error; the task goes on, or every socket of the modem would be left deaf.
                 try:
+                    if self.dm is not None:
+                        # a data mode has the UART: its socket's ring goes straight to it,
+                        # other sockets wait (their commands would wait in the channel)
+                        t = self.dm.takes(s)
+                        if t:
+                            if t == 2:
+                                busy = True
+                                yield self.dm.flush(s)
+                            continue
                     if s.pending and s.room() > 0:
                         busy = True
                         yield self.fetch(s)
                     if not s.tlen or s.err is not None or s.tx is None:
+                        continue
+                    if self.dm is not None and self.dm.takes(s):
+                        busy = True        # the data mode began or has these bytes: next pass
                         continue
                     busy = True
                     k = len(s.tx) - s.thead

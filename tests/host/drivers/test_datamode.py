@@ -275,3 +275,20 @@ def test_pdp_loss_in_data_mode(dialect, tcp_echo_server):
     assert echo == b'back'
     assert any('-> attach (PDP context deactivated' in m for m in rig.transitions()), \
         rig.transitions()
+
+
+def test_a_board_without_transmit_rings_sends_from_the_callers_buffer(tcp_echo_server):
+    rig = Rig('quectel', baud=BAUD, flow=True, board={'rx_size': 4096, 'tx_size': 0})
+    data = os.urandom(50000)
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port, data=True)
+        sender = rig.sched.spawn(s.send(data, 30000))
+        got = yield read_exactly(s, len(data))
+        yield sender.join()
+        yield s.close()
+        raise Return((s.tx, got))
+
+    tx, got = rig.run(main())
+    assert tx is None and got == data
