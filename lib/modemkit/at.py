@@ -42,6 +42,8 @@ _DATA = const(2)            # prompt seen: the caller owns the line until it sen
 # rate): one tuple, not one per code.
 _MORE = const(4)
 _STREAM_READS = const(16)   # chunks the reader takes in one turn while a data stream runs
+_FULL_MS = const(2)         # how often a full data-mode consumer is asked for room again
+_IDLE_MS = const(50)        # silence after which a data-mode consumer gives up a held prefix
 BASE_FINALS = (
     b'OK', OK,
     b'ERROR', FAIL,
@@ -315,6 +317,9 @@ class Channel(object):
     timeouts = 0
     handler_errors = 0      # URC handlers that raised (logged, channel unaffected)
     held = False            # a data mode owns the UART (Cmd.hold): commands queue meanwhile
+    stream_room = None      # with held: free bytes of its consumer (a function, set by it)
+    stream_idle = None      # with held: stream_idle(False) says the consumer holds bytes back,
+                            # stream_idle(True) after _IDLE_MS of silence makes it give them
 
     def __init__(self, sched, uart, line_bytes=256, max_lines=12, store_bytes=512,
                  chunk_bytes=64, finals=BASE_FINALS, log=None):
@@ -447,6 +452,7 @@ class Channel(object):
         uart = self.uart
         chunk = self._chunk
         self._reader = sched.cur
+        full = False
         while True:
             if self._cur is None and self._head is not None and not self.held:
                 # The next command would reuse the Response: let the task just answered run
@@ -455,6 +461,17 @@ class Channel(object):
                 if self._cur is None:
                     self._start_next()
                 continue
+            if self.held and self._raw_left < 0 and self.stream_room() < len(chunk):
+                # the data mode's consumer is full: the bytes stay in the UART, whose flow
+                # control (RTS/CTS) holds the module, until the application reads (woken by
+                # the bytes just given, it may be next in the ready queue)
+                if full:
+                    yield sched.sleep_ms(_FULL_MS)
+                else:
+                    yield
+                full = True
+                continue
+            full = False
             if self._cur is not None:
                 left = ticks_diff(self._deadline, sched.clock.ticks_ms())
                 if left <= 0:
@@ -473,6 +490,12 @@ class Channel(object):
                         self._expire()
                     continue
                 yield sched.readable(uart, left)
+            elif self.held and self._raw_left < 0 and self.stream_idle(False):
+                # the consumer holds bytes that may begin its end marker: if nothing follows
+                # soon they were payload (a module prints its result code in one go)
+                if not (yield sched.readable(uart, _IDLE_MS)):
+                    self.stream_idle(True)
+                    continue
             else:
                 yield sched.readable(uart)
             n = uart.readinto(chunk)
@@ -482,7 +505,7 @@ class Channel(object):
                 # in a data stream the line runs without pauses: take what has come, up to
                 # a bound, before other tasks run (one chunk a turn would fall behind)
                 k -= 1
-                if self._raw_left >= 0 or not k:
+                if self._raw_left >= 0 or not k or self.held and self.stream_room() < len(chunk):
                     break
                 n = uart.readinto(chunk)
 

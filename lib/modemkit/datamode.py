@@ -25,18 +25,24 @@ Limits, from the V.250 design both manuals follow:
   exact signal is the DCD line (AT&C1). For text bodies that may hold such lines use buffer mode.
 - one socket in data mode at a time. Its transmit ring goes to the UART as it is (no command
   per chunk): write() and send() work as on any socket.
-- receive has no back-pressure but the UART's (RTS/CTS, AT+IFC): what does not fit the socket's
-  ring is lost and counted in `sock.dropped`. Read promptly, or size rx_size for the bursts.
+- receive back-pressure is the UART's (RTS/CTS, AT+IFC): while the socket's ring is full the
+  reader leaves the UART unread. Without hardware flow control a UART's own buffer overruns
+  then; with it (a pty does it by itself) nothing is lost. An escape or close reads on: bytes
+  that do not fit the ring then are counted in `sock.dropped`.
 - an escape whose guard time a late byte breaks reaches the peer as '+++' (QL 1.2); Telit's
   #SKIPESC=1 (T-IPE 6.6.3) keeps a good escape from the peer.
 """
 from modemkit.at import Cmd, OK, TIMEOUT
-from modemkit.port import ticks_diff
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Event, Return
 from modemkit import sock
 
 GUARD_MS = 1000     # QL 1.2: 1 s before and after +++; Telit ATS12 default 50 x 20 ms (T-IPE 6.2.1)
-SLACK_MS = 500      # what a UART still holds when write() returned leaves later than that
+# Bytes a write() handed over may still be on their way when it returns (a UART's FIFO, a pty's
+# 64 KiB): with the board's baud rate (serial.baud) the guard counts from when the last byte
+# has crossed the line, plus SLACK_MS; without it, from the last write plus NO_BAUD_SLACK_MS.
+SLACK_MS = 200
+NO_BAUD_SLACK_MS = 500
 PIECE = 512         # bytes per UART write: the reader gets its turn in between (full duplex)
 _SYNC = 2           # modemkit.modem.SYNC, the resync state (modem imports this module)
 # bytearrays: indexed as ints on every interpreter
@@ -56,14 +62,50 @@ class DataMode(object):
         self.ev = Event(modem.sched)
         self.t = 0                 # ticks of our last write (the guard time counts from it)
         self.guard = modem.cfg.get('guard_ms', GUARD_MS)
+        self.b = modem.cfg.get('serial', {}).get('baud', 0) // 100
+        self.t0 = 0                # the line's busy period: its start (ticks)...
+        self.nq = 0                # ... and the bytes written since
         # end markers: NO CARRIER, the escape's OK, the module's start-up lines
         self.marks = [_NC, _OK] + [bytearray(b'\r\n' + u + b'\r\n') for u in modem.BOOT_URCS]
         c = self._c = Cmd(size=200, timeout_ms=10000)
         c.stream = self._rx
         c.hold = True
+        modem.chan.stream_room = self._room
+        modem.chan.stream_idle = self._idle
+
+    def _idle(self, flush):
+        # Bytes held as a possible end marker (e.g. a CR last in the payload) and nothing after
+        # them: payload after all, once the line has been quiet (Channel.run, _IDLE_MS)
+        s = self.s
+        if not flush:
+            return self.k > 0 and s is not None
+        if s is not None and self.k:
+            s.put(self.pat, 0, self.k)
+        self.k = 0
+
+    def _room(self):
+        # Back-pressure: the AT reader leaves the UART unread while the ring is full. Closing
+        # or escaping, the rest is read (and what does not fit counted in sock.dropped): the
+        # module's OK or NO CARRIER is in it.
+        s = self.s
+        if s is None or self.esc or s.state == sock.CLOSED:
+            return 0x10000
+        return len(s.rx) - s.n
 
     def _now(self):
         return self.m.sched.clock.ticks_ms()
+
+    def _crossed(self):
+        """Ticks when the last byte written has crossed the line (10 bits a byte)."""
+        return ticks_add(self.t0, self.nq * 100 // self.b) if self.b else self.t
+
+    def _wrote(self, n):
+        now = self._now()
+        if self.b and ticks_diff(now, self._crossed()) > 0:
+            self.t0 = now          # the line had gone idle
+            self.nq = 0
+        self.nq += n
+        self.t = now
 
     # -- entering ----------------------------------------------------------------------------
     def open(self, host, port_, timeout_ms, rx_size):
@@ -121,7 +163,7 @@ class DataMode(object):
             raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
         s.state = sock.OPEN
         self.susp = None
-        self.t = self._now()
+        self._wrote(0)
 
     # -- the stream (in the AT reader task: never block) -------------------------------------
     def _rx(self, buf, i, end):
@@ -226,7 +268,7 @@ class DataMode(object):
         if k > PIECE:
             k = PIECE
         w = self.m.chan.uart.write(tx, k, s.thead) or 0
-        self.t = self._now()
+        self._wrote(w)
         if w:
             s.sent(w)
         if w < k:
@@ -251,7 +293,7 @@ class DataMode(object):
                 k = PIECE
             w = uart.write(data, k, off) or 0
             off += w
-            self.t = self._now()
+            self._wrote(w)
             if w < k:
                 # the UART's buffer is full (CTS off, or its FIFO): wait for the line
                 if timeout_ms is not None and ticks_diff(self.t, t0) > timeout_ms:
@@ -270,7 +312,8 @@ class DataMode(object):
         for _ in range(2):
             if self.s is not s:
                 return
-            wait = g + SLACK_MS - ticks_diff(self._now(), self.t)
+            wait = g + (SLACK_MS if self.b else NO_BAUD_SLACK_MS) - \
+                ticks_diff(self._now(), self._crossed())
             if wait > 0:
                 yield sched.sleep_ms(wait)
             if self.s is not s:
@@ -278,7 +321,7 @@ class DataMode(object):
             self.ev.clear()
             self.esc = True
             self.m.chan.uart.write(_PLUS, 3, 0)
-            self.t = self._now()
+            self._wrote(3)
             yield self.ev.wait(2 * g + 3000)
             self.esc = False
             # no OK: a byte broke a guard time (the '+++' went out as payload): once more

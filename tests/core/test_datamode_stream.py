@@ -85,3 +85,12 @@ def test_a_start_up_urc_in_the_stream_fails_the_socket():
     s, dm, m, at = _feed(b'xyz\r\nRDY\r\n', 3)
     assert at == 10 and _got(s) == b'xyz'
     assert isinstance(s.err, sock.NetDown) and len(m.troubles) == 1
+
+
+def test_a_held_prefix_is_payload_once_the_line_is_quiet():
+    for tail, esc in ((b'\r', False), (b'\r\n', False), (b'\r\nNO CARR', False),
+                      (b'\r\nOK\r', True)):
+        s, dm, m, at = _feed(b'data' + tail, 3, esc)
+        assert at is None and _got(s) == b'data' and dm._idle(False)
+        dm._idle(True)
+        assert _got(s) == b'data' + tail and not dm._idle(False)
