@@ -292,3 +292,26 @@ def test_a_board_without_transmit_rings_sends_from_the_callers_buffer(tcp_echo_s
 
     tx, got = rig.run(main())
     assert tx is None and got == data
+
+
+@pytest.mark.parametrize('dialect', DIALECTS)
+def test_the_guard_time_counts_from_the_line_with_the_boards_baud(dialect, peer):
+    # flow=False: every write is taken at once and waits on the line, as in a pty's 64 KiB:
+    # 64 KiB at 921600 baud cross in 0.7 s after the last write returned. Without the board's
+    # baud the escape would come too early and reach the peer as payload.
+    rig = Rig(dialect, baud=BAUD, board={'rx_size': 4096, 'serial': {'baud': BAUD}})
+    data = os.urandom(64 * 1024)
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('127.0.0.1', peer.port, data=True)
+        yield s.send(data, 30000)
+        yield rig.drv.escape(s)
+        at = yield plain_at(rig)
+        yield s.close()
+        yield rig.sched.sleep_ms(200)
+        raise Return(at)
+
+    at = rig.run(main())
+    assert at[0] == OK
+    assert bytes(peer.received) == data          # no '+++' after the payload
