@@ -265,6 +265,7 @@ class Socket(object):
             self.state = CLOSED
             self.tlen = 0
             self.ev.set()               # senders still waiting give up
-            if self.modem.dm is not None:
-                yield self.modem.dm.leave(self)     # a data mode takes no AT command
+            dm = getattr(self.modem, 'dm', None)     # modems without data modes have none
+            if dm is not None:
+                yield dm.leave(self)                # a data mode takes no AT command
             yield self.modem.close(self)
