@@ -30,8 +30,8 @@ def measure(dialect, baud, servers, reps=REPS, rings=None, data=False):
         limit = 60 + reps * 2 * 10 * size * 10.0 / baud
         ok, lines, why = run_mpy('bench_throughput', [dialect, link, servers.ports['ack%d' % size],
                                                       servers.source_port, size, reps]
-                                 + list(rings or ()) + (['data=%d' % baud] if data else []), HEAP, limit,
-                                 fail_on=('Traceback',))
+                                 + list(rings or ()) + (['data=%d' % baud] if data else []),
+                                 HEAP, limit, fail_on=('Traceback',))
     finally:
         sim.stop()
     if not ok:

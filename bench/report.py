@@ -99,7 +99,8 @@ def markdown(doc):
                 for b in BAUDS for x in ('up', 'down')]
         if any(v is not None for v in data):
             # the same transfers in the module's data mode (modemkit.datamode), same run
-            out.append('| %s, data mode | – | – | %s |' % (d, ' | '.join(_f(v, 2) for v in data)))
+            out.append('| %s, data mode | – | – | %s |'
+                       % (d, ' | '.join(_f(v, 2) for v in data)))
     out += ['', 'Bytes: payload ÷ bytes on the line in that direction, 1 MiB of random bytes over '
             'TCP, exact counts from the emulator. Baud columns: payload bytes per second ÷ '
             '(baud ÷ 10) on the MicroPython unix port through a pty to the emulator, which paces '
