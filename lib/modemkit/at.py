@@ -502,10 +502,12 @@ class Channel(object):
             k = _STREAM_READS
             while n:
                 self._feed(chunk, n)
-                # in a data stream the line runs without pauses: take what has come, up to
-                # a bound, before other tasks run (one chunk a turn would fall behind)
+                # in a data mode (held) the line runs without pauses: take what has come, up
+                # to a bound and to the consumer's room, before other tasks run (one chunk a
+                # turn would fall behind)
                 k -= 1
-                if self._raw_left >= 0 or not k or self.held and self.stream_room() < len(chunk):
+                if not k or not self.held or self._raw_left >= 0 or \
+                        self.stream_room() < len(chunk):
                     break
                 n = uart.readinto(chunk)
 
