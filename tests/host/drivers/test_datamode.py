@@ -315,3 +315,30 @@ def test_the_guard_time_counts_from_the_line_with_the_boards_baud(dialect, peer)
     at = rig.run(main())
     assert at[0] == OK
     assert bytes(peer.received) == data          # no '+++' after the payload
+
+
+def test_telit_module_restart_in_data_mode(tcp_echo_server):
+    # The guide documents no start-up URC: the stream just goes quiet. The application's
+    # receive times out; its close escapes, gets no OK twice, and the lifecycle resyncs.
+    rig = data_rig('telit')
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port, data=True)
+        yield s.send(b'ping', 5000)
+        yield read_exactly(s, 4)
+        rig.sim.reboot()
+        try:
+            yield read_exactly(s, 1, 10000)
+            outcome = 'no error'
+        except NetError as e:
+            outcome = type(e).__name__
+        yield s.close()
+        echo = yield reopen(rig, tcp_echo_server.port)
+        raise Return((outcome, echo))
+
+    outcome, echo = rig.run(main())
+    assert outcome == 'TimedOut'
+    assert echo == b'back'
+    assert any('-> sync (no answer to the escape' in m for m in rig.transitions()), \
+        rig.transitions()
