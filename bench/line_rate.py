@@ -19,18 +19,19 @@ REPS = 5
 HEAP = 256 * 1024
 
 
-def measure(dialect, baud, servers, reps=REPS, rings=None):
+def measure(dialect, baud, servers, reps=REPS, rings=None, data=False):
     """(upload microseconds per rep, download microseconds per rep); rings=(rx, tx) bytes
-    replaces the board's socket ring sizes."""
+    replaces the board's socket ring sizes; data: the module's data mode (modemkit.datamode)."""
     size = SIZES[baud]
-    link = os.path.join(BUILD, 'tty-rate-%s-%d' % (dialect, baud))
+    link = os.path.join(BUILD, 'tty-rate-%s-%d%s' % (dialect, baud, '-data' if data else ''))
     sim = Sim(dialect, link, baud=baud, turnaround_ms=TURNAROUND_MS)
     try:
         # bounded: every rep at no less than a tenth of the line rate, plus start-up
         limit = 60 + reps * 2 * 10 * size * 10.0 / baud
         ok, lines, why = run_mpy('bench_throughput', [dialect, link, servers.ports['ack%d' % size],
                                                       servers.source_port, size, reps]
-                                 + list(rings or ()), HEAP, limit, fail_on=('Traceback',))
+                                 + list(rings or ()) + (['data=%d' % baud] if data else []),
+                                 HEAP, limit, fail_on=('Traceback',))
     finally:
         sim.stop()
     if not ok:
@@ -53,16 +54,24 @@ BIG_RINGS = (4096, 4096)
 BIG_RINGS_AT = ('quectel', 921600)
 
 
+# The dialects with a data mode (modemkit.datamode: Quectel transparent access mode, Telit online
+# mode), measured in the same run beside the AT-command path, as
+# line_rate_fraction.<dialect>.data.<baud>.<up|down>; the AT-command path keeps its keys.
+DATA_MODES = ('quectel', 'telit')
+
+
 def run(ctx):
     results, missing = {}, {}
     for dialect in ctx.dialects:
-        for baud in BAUDS:
+        for baud, data in [(b, d) for b in BAUDS
+                           for d in ((False, True) if dialect in DATA_MODES else (False,))]:
             size = SIZES[baud]
+            key = 'line_rate_fraction.%s.%s%d.%%s' % (dialect, 'data.' if data else '', baud)
             try:
-                up, down = measure(dialect, baud, ctx.servers)
+                up, down = measure(dialect, baud, ctx.servers, data=data)
             except Exception as e:
                 for d in ('up', 'down'):
-                    missing['line_rate_fraction.%s.%d.%s' % (dialect, baud, d)] = str(e)
+                    missing[key % d] = str(e)
                 continue
             for d, runs in (('up', up), ('down', down)):
                 fractions = [size / (us / 1e6) / (baud / 10.0) for us in runs]
@@ -76,8 +85,14 @@ def run(ctx):
                     'statistic': 'median', 'timer': 'time.ticks_us on the unix port',
                     'window': 'upload: first payload byte to the far end\'s acknowledgement; '
                               'download: request to last byte',
-                    'seconds': [round(us / 1e6, 3) for us in runs]}
-                results['line_rate_fraction.%s.%d.%s' % (dialect, baud, d)] = figure(
+                    'seconds': [round(us / 1e6, 3) for us in runs],
+                    'mode': 'data mode: the UART carries the payload alone (AT+QIOPEN '
+                            '<access_mode> 2 / AT#SD <connMode> 0); the connection is opened '
+                            'and closed (escape with its guard times) outside the window'
+                            if data else 'the module\'s one mode (DLE-escaped data mode)'
+                            if dialect == 'wavecom' else 'AT commands per chunk (Quectel '
+                            'buffer access mode, Telit command mode)'}
+                results[key % d] = figure(
                     round(median(fractions), 4), 'payload B/s / (baud/10)', method,
                     [round(f, 4) for f in fractions])
     dialect, baud = BIG_RINGS_AT

@@ -95,6 +95,12 @@ def markdown(doc):
         cells += [_f(_v(doc, 'line_rate_fraction.%s.%d.%s' % (d, b, x)), 2)
                   for b in BAUDS for x in ('up', 'down')]
         out.append('| %s | %s |' % (d, ' | '.join(cells)))
+        data = [_v(doc, 'line_rate_fraction.%s.data.%d.%s' % (d, b, x))
+                for b in BAUDS for x in ('up', 'down')]
+        if any(v is not None for v in data):
+            # the same transfers in the module's data mode (modemkit.datamode), same run
+            out.append('| %s, data mode | – | – | %s |'
+                       % (d, ' | '.join(_f(v, 2) for v in data)))
     out += ['', 'Bytes: payload ÷ bytes on the line in that direction, 1 MiB of random bytes over '
             'TCP, exact counts from the emulator. Baud columns: payload bytes per second ÷ '
             '(baud ÷ 10) on the MicroPython unix port through a pty to the emulator, which paces '
@@ -270,12 +276,13 @@ def explain(doc, key, score):
     parts = key.split('.')
     fam = parts[0]
     if fam == 'line_rate_fraction':
-        d, baud, way = parts[1], int(parts[2]), parts[3]
+        # line_rate_fraction.<dialect>[.data].<baud>.<way>
+        d, baud, way = parts[1], int(parts[-2]), parts[-1]
         t_ms = _m(doc, key, 'turnaround_ms', 20)
         eff = _v(doc, 'wire_efficiency.%s.%s' % (d, way)) or 1.0
         c = CHUNK.get(d)
         frac = _v(doc, key)
-        if c is None or not frac:
+        if c is None or not frac or parts[2] == 'data':
             return ('the data mode carries payload with no command per chunk: what is missing '
                     'is the host\'s and the emulator\'s own pace through the pty.')
         per = c * 10000.0 / baud / frac                 # measured ms per exchange

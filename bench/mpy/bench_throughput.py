@@ -1,5 +1,7 @@
 # Throughput through a dialect driver on the MicroPython unix port, over a pty to the emulator:
-#     micropython -m bench_throughput DIALECT TTY ACK_PORT SOURCE_PORT SIZE REPS [RX TX]
+#     micropython -m bench_throughput DIALECT TTY ACK_PORT SOURCE_PORT SIZE REPS [RX TX] [data=BAUD]
+# `data=BAUD`: the connections use the module's data mode (modemkit.datamode), not AT commands;
+# the escape's guard time counts from when the line (BAUD) has carried the last byte.
 # Each repetition uploads SIZE bytes to a sink that answers b'K' once it has them all, and
 # downloads SIZE bytes from a source, on a fresh connection each; it prints 'up <us>' and
 # 'down <us>' (time.ticks_us, end to end), then 'done'.
@@ -11,6 +13,8 @@ import time
 from modemkit import port
 from modemkit.sched import Scheduler, Return
 
+DATA = sys.argv[-1].startswith('data=')
+BAUD = int(sys.argv.pop()[5:]) if DATA else 0
 DIALECT, TTY = sys.argv[1], sys.argv[2]
 ACK_PORT, SOURCE_PORT, SIZE, REPS = [int(a) for a in sys.argv[3:7]]
 PIECE = 4096
@@ -33,6 +37,8 @@ def log(msg):
 
 RX, TX = [int(a) for a in sys.argv[7:9]] if len(sys.argv) > 8 else (1024, 1024)
 cfg = {'apn': 'internet', 'rx_size': RX, 'tx_size': TX}
+if BAUD:
+    cfg['serial'] = {'baud': BAUD}
 if DIALECT == 'wavecom':
     cfg['variant'] = 'multitech'
 sched = Scheduler()
@@ -44,7 +50,7 @@ one = bytearray(1)
 
 
 def upload():
-    s = yield modem.open('sink.test', ACK_PORT, timeout_ms=60000)
+    s = yield modem.open('sink.test', ACK_PORT, timeout_ms=60000, data=DATA)
     gc.collect()
     t0 = time.ticks_us()
     sent = 0
@@ -61,7 +67,7 @@ def upload():
 
 
 def download(seed):
-    s = yield modem.open('source.test', SOURCE_PORT, timeout_ms=60000)
+    s = yield modem.open('source.test', SOURCE_PORT, timeout_ms=60000, data=DATA)
     gc.collect()
     t0 = time.ticks_us()
     yield s.send(b'%d %d\n' % (SIZE, seed), 60000)

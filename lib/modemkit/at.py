@@ -41,6 +41,9 @@ _DATA = const(2)            # prompt seen: the caller owns the line until it sen
 # Flat pairs (text, how), how = the status, plus _MORE when the text may go on (an error code, a
 # rate): one tuple, not one per code.
 _MORE = const(4)
+_STREAM_READS = const(16)   # chunks the reader takes in one turn while a data stream runs
+_FULL_MS = const(2)         # how often a full data-mode consumer is asked for room again
+_IDLE_MS = const(50)        # silence after which a data-mode consumer gives up a held prefix
 BASE_FINALS = (
     b'OK', OK,
     b'ERROR', FAIL,
@@ -237,6 +240,7 @@ class Cmd(object):
     put = None                    # or put(buf, start, end) receives the payload
     stream = None                 # consumer of an open-ended stream its OK opens
     body = None                   # consumer of an answer that starts with payload, not lines
+    hold = False                  # that stream owns the UART: no command starts until release()
 
     def __init__(self, text=None, timeout_ms=1000, expect=None, prompt=NO_PROMPT,
                  sink=None, length_field=0, size=None, put=None, stream=None):
@@ -319,6 +323,10 @@ class Channel(object):
     handler_errors = 0      # URC handlers that raised (logged, channel unaffected)
     _hold = False           # hold(): no command starts until release() or _hold_end
     _hold_end = 0
+    held = False            # a data mode owns the UART (Cmd.hold): commands queue meanwhile
+    stream_room = None      # with held: free bytes of its consumer (a function, set by it)
+    stream_idle = None      # with held: stream_idle(False) says the consumer holds bytes back,
+                            # stream_idle(True) after _IDLE_MS of silence makes it give them
 
     def __init__(self, sched, uart, line_bytes=256, max_lines=12, store_bytes=512,
                  chunk_bytes=64, finals=BASE_FINALS, log=None):
@@ -383,7 +391,13 @@ class Channel(object):
         self._hold_end = ticks_add(self.sched.clock.ticks_ms(), ms)
 
     def release(self):
+        """Commands may start again: the line a hold() waited for came, or a data mode that held
+        the UART (Cmd.hold) gave it back (its stream must have ended: the consumer's end marker,
+        or read_raw(0, None))."""
         self._hold = False
+        self.held = False
+        if self._reader is not None:
+            self.sched.wake(self._reader, False)   # it may wait on the UART with no deadline
 
     # -- commands (called from tasks: `resp = yield chan.send(cmd)`) ----------------------
     def send(self, cmd):
@@ -395,7 +409,7 @@ class Channel(object):
         held = self._answered
         if held is not None and (held is me or held.state != READY):
             held = self._answered = None       # it has run since: its Response was read
-        if (self._cur is None and self._head is None and not self._hold
+        if (self._cur is None and self._head is None and not self._hold and not self.held
                 and (held is None or held.state != READY)):
             self._start(cmd)
         else:
@@ -473,6 +487,7 @@ class Channel(object):
         uart = self.uart
         chunk = self._chunk
         self._reader = sched.cur
+        full = False
         while True:
             if self._hold:
                 left = ticks_diff(self._hold_end, sched.clock.ticks_ms())
@@ -486,7 +501,7 @@ class Channel(object):
                     if n:
                         self._feed(chunk, n)
                     continue
-            if self._cur is None and self._head is not None:
+            if self._cur is None and self._head is not None and not self.held:
                 # The next command would reuse the Response: let the task just answered run
                 # first (it is ahead of us in the ready queue).
                 yield
@@ -494,6 +509,17 @@ class Channel(object):
                 if self._cur is None:
                     self._start_next()
                 continue
+            if self.held and self._raw_left < 0 and self.stream_room() < len(chunk):
+                # the data mode's consumer is full: the bytes stay in the UART, whose flow
+                # control (RTS/CTS) holds the module, until the application reads (woken by
+                # the bytes just given, it may be next in the ready queue)
+                if full:
+                    yield sched.sleep_ms(_FULL_MS)
+                else:
+                    yield
+                full = True
+                continue
+            full = False
             if self._cur is not None:
                 left = ticks_diff(self._deadline, sched.clock.ticks_ms())
                 if left <= 0:
@@ -512,11 +538,26 @@ class Channel(object):
                         self._expire()
                     continue
                 yield sched.readable(uart, left)
+            elif self.held and self._raw_left < 0 and self.stream_idle(False):
+                # the consumer holds bytes that may begin its end marker: if nothing follows
+                # soon they were payload (a module prints its result code in one go)
+                if not (yield sched.readable(uart, _IDLE_MS)):
+                    self.stream_idle(True)
+                    continue
             else:
                 yield sched.readable(uart)
             n = uart.readinto(chunk)
-            if n:
+            k = _STREAM_READS
+            while n:
                 self._feed(chunk, n)
+                # in a data mode (held) the line runs without pauses: take what has come, up
+                # to a bound and to the consumer's room, before other tasks run (one chunk a
+                # turn would fall behind)
+                k -= 1
+                if not k or not self.held or self._raw_left >= 0 or \
+                        self.stream_room() < len(chunk):
+                    break
+                n = uart.readinto(chunk)
 
     # -- internals -------------------------------------------------------------------------
     def _start_next(self):
@@ -744,6 +785,8 @@ class Channel(object):
         elif status == OK and self._cur.stream is not None:
             # the bytes right after this line are the stream (V.250 CONNECT, a data mode)
             self.read_raw(-1, self._cur.stream)
+            if self._cur.hold:
+                self.held = True
         self._complete(status)
 
 

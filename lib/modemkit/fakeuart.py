@@ -7,6 +7,8 @@ either a Script (a strict, replayed conversation) or any peer object with:
   host_write(buf, n, off) bytes buf[off:off+n] the host wrote (copy them if they must be kept)
   next_event_ms()         absolute fake time of the peer's next timer, or None
   run_until(t_ms)         run everything due up to t_ms (it may call uart.feed)
+  host_room (optional)    a function: bytes the peer takes now (its CTS and line pacing), or
+                          None; write() then blocks on the fake clock, as a real UART's does
 All buffers are preallocated, so a steady-state exchange through the fake allocates nothing.
 """
 from modemkit.port import ticks_add, ticks_diff
@@ -74,6 +76,7 @@ class FakeUart(object):
         self._m0 = 0
         self._m1 = 0
         self.peer = None
+        self._room = None
         self.written = 0
         self.read_count = 0
         clock.add_device(self)
@@ -84,6 +87,7 @@ class FakeUart(object):
             self.clock.add_device(peer)
         if hasattr(peer, 'bind'):
             peer.bind(self)
+        self._room = getattr(peer, 'host_room', None)
 
     # -- modem side ------------------------------------------------------------------------
     def feed(self, data, at_ms=None, n=None):
@@ -126,8 +130,23 @@ class FakeUart(object):
         if n is None:
             n = len(buf) - off
         self.written += n
-        if self.peer is not None:
-            self.peer.host_write(buf, n, off)
+        if self.peer is None:
+            return n
+        room = self._room
+        done = 0
+        waited = 0
+        while room is not None and n - done > room():
+            # the peer holds the flow: hand what it takes, wait (fake time) for the rest
+            k = room()
+            if k > 0:
+                self.peer.host_write(buf, k, off + done)
+                done += k
+            elif waited < 600000:
+                self.clock.idle(1)
+                waited += 1
+            else:
+                raise ScriptError('host write blocked for %d ms' % waited)
+        self.peer.host_write(buf, n - done, off + done)
         return n
 
     def any(self):

@@ -125,6 +125,8 @@ class Modem(object):
                 self._set(RECOVER, '%s: %s' % (STATE_NAMES[st], e))
 
     def _lost(self, why):
+        if self.dm is not None:
+            self.dm.lost()
         err = sock.NetDown(sock.ENETDOWN, 'network down: ' + why)
         for i in range(len(self.socks)):
             s = self.socks[i]
@@ -271,12 +273,17 @@ class Modem(object):
         if 0 <= i < len(self.socks) and self.socks[i] is s:
             self.socks[i] = None
 
-    def open(self, host, port_, kind=sock.TCP, timeout_ms=30000, rx_size=None, tx_size=None):
+    def open(self, host, port_, kind=sock.TCP, timeout_ms=30000, rx_size=None, tx_size=None,
+             data=False):
         """A connected TCP (kind=TCP) or UDP (kind=UDP) socket to host:port. Its receive and
         transmit rings have the board's rx_size/tx_size, or these sizes (e.g. small ones for a
         connection that only carries short lines), or are these bytearrays: a client that
         reconnects allocates its rings once, before the heap is fragmented, and reuses them
-        (the socket they served must be closed)."""
+        (the socket they served must be closed). data=True: a TCP connection in the module's
+        data mode, the UART carrying its payload alone (modemkit.datamode)."""
+        if data:
+            s = yield self.datamode().open(host, port_, timeout_ms, rx_size)
+            raise Return(s)
         self.need('udp' if kind else 'tcp')
         s = yield self.new_socket(kind, timeout_ms, rx_size, tx_size)
         try:
@@ -286,6 +293,31 @@ class Modem(object):
             s.state = sock.CLOSED
             raise
         raise Return(s)
+
+    # -- data mode (modemkit.datamode, loaded on first use) --------------------------------
+    dm = None
+
+    def datamode(self):
+        if self.dm is None:
+            from modemkit.datamode import DataMode
+            self.dm = DataMode(self)
+        return self.dm
+
+    def data_cmd(self, s, host, port_):
+        """The command line that opens (host given) or resumes (host None) socket s in the
+        module's data mode; its CONNECT starts the stream."""
+        raise sock.Unsupported(sock.EOPNOTSUPP, '%s: no data mode' % type(self).__name__)
+
+    def send(self, s, data, n, timeout_ms):
+        return self.datamode().send(s, data, n, timeout_ms)
+
+    def escape(self, s):
+        """Leave the data mode of socket s, keeping its connection (+++, guard times)."""
+        return self.datamode().escape(s)
+
+    def resume(self, s):
+        """Back to the data mode of socket s after escape()."""
+        return self.datamode().resume(s)
 
     def kick(self):
         """Wake the I/O task: a socket has room for data the module holds, or data to send."""
@@ -314,10 +346,22 @@ class Modem(object):
                 # Whatever goes wrong in one exchange ends that socket's operations with a typed
                 # error; the task goes on, or every socket of the modem would be left deaf.
                 try:
+                    if self.dm is not None:
+                        # a data mode has the UART: its socket's ring goes straight to it,
+                        # other sockets wait (their commands would wait in the channel)
+                        t = self.dm.takes(s)
+                        if t:
+                            if t == 2:
+                                busy = True
+                                yield self.dm.flush(s)
+                            continue
                     if s.pending and s.room() > 0:
                         busy = True
                         yield self.fetch(s)
                     if not s.tlen or s.err is not None or s.tx is None:
+                        continue
+                    if self.dm is not None and self.dm.takes(s):
+                        busy = True        # the data mode began or has these bytes: next pass
                         continue
                     busy = True
                     k = len(s.tx) - s.thead

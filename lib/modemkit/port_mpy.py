@@ -46,11 +46,12 @@ class Stream(object):
         self._poll.register(obj, select.POLLIN)
 
     def write(self, buf, n=None, off=0):
-        if off or (n is not None and n != len(buf)):
-            # no (offset, length) write on a UART: only a partial write costs a memoryview
-            buf = memoryview(buf)[off:off + (len(buf) - off if n is None else n)]
         # a tty is unbuffered FileIO: no flush (fsync on a tty fails with EINVAL)
-        return self._o.write(buf) or 0
+        if not off and (n is None or n == len(buf)):
+            return self._o.write(buf) or 0
+        # MicroPython's stream write(buf, off, max_len) (py/stream.c; machine.UART and a tty
+        # file both take it): a part of a ring without the 32 bytes of a memoryview slice
+        return self._o.write(buf, off, len(buf) - off if n is None else n) or 0
 
     def readinto(self, buf):
         if not self._tty:

@@ -265,4 +265,7 @@ class Socket(object):
             self.state = CLOSED
             self.tlen = 0
             self.ev.set()               # senders still waiting give up
+            dm = getattr(self.modem, 'dm', None)     # modems without data modes have none
+            if dm is not None:
+                yield dm.leave(self)                # a data mode takes no AT command
             yield self.modem.close(self)

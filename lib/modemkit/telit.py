@@ -201,6 +201,15 @@ class Telit(Modem):
                 break
         raise err
 
+    def data_cmd(self, s, host, port_):
+        # T-IPE 6.2 <connMode> 0: CONNECT, ONLINE mode; 6.4 #SO resumes it. #SKIPESC=1
+        # (6.6.3): our escape is not sent to the peer. #SCFG (6.1, closed sockets only) <txTo>
+        # 1: a tail shorter than <pktSz> leaves after 100 ms, not the configured 5 s (6.3)
+        if host is None:
+            return 'AT#SO=%d' % s.id
+        return 'AT#SKIPESC=1;#SCFG=%d,%d,1500,0,600,1;#SD=%d,0,%d,"%s",0,0,0' % (
+            s.id, self.ctx, s.id, port_, host)
+
     def listen(self, port_, timeout_ms=30000):
         """A TCP listener (#SL, s7). The module serves one connection at a time on the
         listener's connId: accept() gives it, and closing it listens again."""

@@ -22,7 +22,8 @@ def load(spec):
 
 
 class Rig:
-    def __init__(self, dialect, board=None, sim=None, chunk=64, baud=None, start=True):
+    def __init__(self, dialect, board=None, sim=None, chunk=64, baud=None, start=True,
+                 flow=False):
         drv_spec, sim_spec, sim_cfg = DIALECTS[dialect]
         self.dialect = dialect
         self.clock = FakeClock()
@@ -30,7 +31,7 @@ class Rig:
         self.uart = FakeUart(self.clock, chunk=chunk, size=16384, marks=256)
         cfg = dict(sim_cfg, hosts={'echo.test': '127.0.0.1', 'time.test': '127.0.0.1'})
         cfg.update(sim or {})
-        self.fe = in_process(load(sim_spec), self.uart, cfg, baud=baud)
+        self.fe = in_process(load(sim_spec), self.uart, cfg, baud=baud, flow=flow)
         self.sim = self.fe.modem
         self.logs = []
         board = dict({'apn': 'internet'}, **(board or {}))

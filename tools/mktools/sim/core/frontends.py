@@ -19,7 +19,7 @@ import tty
 
 from mktools.sim.core.loop import Loop
 from mktools.sim.core.net import Net, is_loopback
-from mktools.sim.core.wire import Wire
+from mktools.sim.core.wire import DTE_AHEAD, Wire
 
 log = logging.getLogger('mktools.sim.frontend')
 
@@ -217,9 +217,12 @@ class InProcessFrontend:
     `run_until` gives them up to `real_poll_s` of real time, so loopback servers can answer.
     FakeClock ticks wrap after 2**30 ms; an emulated session is assumed to be far shorter."""
 
-    def __init__(self, loop, wire, uart, step_ms=10, real_poll_s=0.001):
+    def __init__(self, loop, wire, uart, step_ms=10, real_poll_s=0.001, flow=False):
         if not loop.fake:
             raise ValueError('InProcessFrontend needs a Loop(fake=True)')
+        # flow: the FakeUart's writes wait while the wire holds the DTE (CTS off, or a paced
+        # line DTE_AHEAD bytes ahead), as a pty's do; off, they are taken at once
+        self.host_room = self._host_room if flow else None
         self.loop = loop
         self.wire = wire
         self.uart = uart
@@ -242,6 +245,9 @@ class InProcessFrontend:
         self.run_until(self.clock.now)
         self.wire.from_dte(data)
 
+    def _host_room(self):
+        return max(0, DTE_AHEAD - self.wire._up.in_flight) if self.wire.cts else 0
+
     def next_event_ms(self):
         """Absolute FakeClock ms of the next emulator timer (or poll step), or None."""
         nxt = self.loop.next_timer()
@@ -263,15 +269,16 @@ class InProcessFrontend:
         self.uart.feed(data, self._ms(self.loop.now()))
 
 
-def in_process(modem_cls, uart, config=None, baud=None, net_latency_s=0.0):
+def in_process(modem_cls, uart, config=None, baud=None, net_latency_s=0.0, flow=False):
     """An emulated `modem_cls` behind `uart` (a FakeUart): returns the InProcessFrontend, whose
-    `.modem`, `.net`, `.wire` and `.loop` the test can reach."""
+    `.modem`, `.net`, `.wire` and `.loop` the test can reach; `flow`: the DTE's writes honour
+    the line's flow control (see InProcessFrontend)."""
     config = dict(config or {})
     loop = Loop(fake=True)
     net = Net(loop, hosts=config.get('hosts'), latency_s=net_latency_s)
     wire = Wire(loop, baud=baud if baud is not None else config.get('baud'))
     modem = modem_cls(loop, net, config)
     modem.attach(wire)
-    frontend = InProcessFrontend(loop, wire, uart)
+    frontend = InProcessFrontend(loop, wire, uart, flow=flow)
     frontend.modem, frontend.net = modem, net
     return frontend
