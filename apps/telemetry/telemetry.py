@@ -65,6 +65,7 @@ class Telemetry(object):
         self.sampled = 0
         self.sent = 0
         self._ping = False
+        self.dead = None               # the error an essential task died of
         self.smscmd = None
         if cfg.get('sms'):
             # only a board that lists SMS senders pays the heap for it (smscmd)
@@ -78,6 +79,7 @@ class Telemetry(object):
         NTP. Each task more would hold about half a KiB (README, "Memory")."""
         c = self.client
         q = self.queue
+        self.sched.on_error = self._died
         self.modem.start()
         if self.smscmd is not None:
             self.smscmd.start()
@@ -91,6 +93,8 @@ class Telemetry(object):
         c.start()
         said = 0                        # the connection 'online' was said on
         while True:
+            if self.dead is not None:
+                raise self.dead
             if c.connects != said:
                 try:
                     yield c.publish(self.t_status, b'online', 1, True, 30000)
@@ -118,6 +122,14 @@ class Telemetry(object):
             if self._ping:
                 self._ping = False
                 yield c.publish(self.t_pong, ('pong %d' % self.sent).encode(), 0)
+
+    def _died(self, task, err):
+        # The modem's or the MQTT client's task ended with an error nobody waited for (e.g. a
+        # MemoryError): nothing would be published again, so the app ends with that error and
+        # a supervisor or watchdog can restart the device.
+        self.log('telemetry: task %s died: %r' % (task.name, err))
+        self.dead = err
+        self.queued.set()
 
     def _now_ms(self):
         t = self.sched.clock.ticks_ms()
