@@ -342,10 +342,12 @@ def run(args, env=None):
             for s in QUIT:
                 signal.signal(s, signal.SIG_IGN)
 
+    interrupted = False
     try:
         return _run(args, cfg, state)
     except KeyboardInterrupt:
         hold()
+        interrupted = True
         watcher = state['watcher']
         if watcher is not None:
             watcher.stop()              # nothing more printed after the summary
@@ -365,7 +367,10 @@ def run(args, env=None):
             if state['work']:
                 shutil.rmtree(state['work'], ignore_errors=True)
         finally:
-            if main_thread:
+            # Interrupted, the command ends here: SIGINT and SIGTERM stay ignored. Restored, a
+            # second Ctrl-C that lands after a quick clean-up would meet Python's own handler
+            # outside every `except`, and the process would die of SIGINT (status -2, not 130).
+            if main_thread and not interrupted:
                 signal.signal(signal.SIGINT, old_int)
                 signal.signal(signal.SIGTERM, previous_term)
 
