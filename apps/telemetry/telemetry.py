@@ -30,6 +30,8 @@ def unix_seconds(text):
 
 
 class Telemetry(object):
+    dead = None             # the error an essential task died of; on the class, no instance slot
+
     def __init__(self, sched, modem, cfg, sensors, log=None):
         self.sched = sched
         self.modem = modem
@@ -65,7 +67,6 @@ class Telemetry(object):
         self.sampled = 0
         self.sent = 0
         self._ping = False
-        self.dead = None               # the error an essential task died of
         self.smscmd = None
         if cfg.get('sms'):
             # only a board that lists SMS senders pays the heap for it (smscmd)
@@ -127,8 +128,9 @@ class Telemetry(object):
         # The modem's or the MQTT client's task ended with an error nobody waited for (e.g. a
         # MemoryError): nothing would be published again, so the app ends with that error and
         # a supervisor or watchdog can restart the device.
-        self.log('telemetry: task %s died: %r' % (task.name, err))
-        self.dead = err
+        if self.dead is None:       # not again for this task itself, which then ends with it
+            self.log('telemetry: task %s died: %r' % (task.name, err))
+            self.dead = err
         self.queued.set()
 
     def _now_ms(self):
