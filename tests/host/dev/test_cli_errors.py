@@ -3,11 +3,13 @@ status 2, never a traceback (`--debug` shows it); the demo, interrupted twice in
 prints its summary and leaves no process and no temporary folder."""
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -144,23 +146,31 @@ def test_demo_interrupted_twice_leaves_nothing_behind(tmp_path):
         [sys.executable, '-m', 'mktools.cli', 'demo', '--count', '1000', '--period', '200'],
         cwd=ROOT, env=dict(romrun.child_env(), TMPDIR=str(tmp_path)), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines = []
+    lines = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(x.rstrip()) for x in proc.stdout],
+                              daemon=True)       # every line, with a deadline that holds in silence
+    reader.start()
+    seen = []
     try:
         deadline = time.monotonic() + 60
-        for line in proc.stdout:
-            lines.append(line.rstrip())
-            if 'seq' in line or time.monotonic() > deadline:
-                break
-        assert any('seq' in ln for ln in lines), lines
+        while not any('seq' in ln for ln in seen) and time.monotonic() < deadline:
+            try:
+                seen.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+        assert any('seq' in ln for ln in seen), seen
         # Ctrl-C at a terminal: SIGINT to the whole process group, twice in a row
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(10)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    out = '\n'.join(lines) + '\n' + rest
+    while not lines.empty():
+        seen.append(lines.get())
+    out = '\n'.join(seen)
     assert 'Traceback' not in out, out
     assert re.search(r'^received \d+ samples, \d+ lost, \d+ duplicates \(interrupted\)$', out,
                      re.M), out
