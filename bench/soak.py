@@ -2,6 +2,8 @@
 
     python -m bench.soak [--samples N] [--faults M] [--period MS]
 
+The app's output goes to build/bench/soak-app.log.
+
 bench/soak.json has the shape of bench/results.json ({"results": {key: {"value", "unit",
 "method"}}, "missing", "meta"}); it is a file of its own because a soak takes a quarter of an
 hour and `make bench` does not run it. The exit status is 1 unless every sample arrived and
@@ -34,10 +36,16 @@ def main(argv=None):
         raise SystemExit('soak: the MicroPython unix port (micropython) is not installed')
     started = datetime.datetime.now(datetime.timezone.utc)
     load_before = os.getloadavg()
+    out = []
     try:
-        fig = soak.run(args.samples, args.faults, args.period)
+        fig = soak.run(args.samples, args.faults, args.period, keep=out)
     except (soak.SoakError, demo.MissingBroker) as e:
         raise SystemExit('soak: failed: %s' % e)
+    finally:
+        # the app's own log, for a look at what a fault did (build/, not kept in git)
+        os.makedirs(common.BUILD, exist_ok=True)
+        with open(os.path.join(common.BUILD, 'soak-app.log'), 'w') as f:
+            f.write('\n'.join(out) + '\n')
     method = dict(fig)
     method.update(
         app='apps/telemetry on the MicroPython unix port (heap %s, code in ROM), QoS 1, '

@@ -18,7 +18,6 @@ RECONNECT = 0
 REATTACH = 1
 RESET = 2
 POWER = 3
-RUNG_NAMES = ('reconnect', 're-attach', 'module reset', 'power cycle')
 COUNT_MAX = 1000000        # the count stops here (a file that says more is corrupt)
 
 
@@ -49,15 +48,6 @@ class Ladder(object):
             if n <= top:
                 return i
         return POWER
-
-    def above(self):
-        """How many failures the current rung has seen before the last one (the back-off
-        between repeated resets or power cycles counts these)."""
-        n = self.failures
-        below = 0
-        for i in range(min(self.rung(), len(self.steps))):
-            below += self.steps[i]
-        return n - below - 1 if n > below else 0
 
     def fail(self):
         """One more failure: counted on flash first (a restart right after keeps it); the

@@ -130,6 +130,13 @@ class Quectel(Modem):
         c.add('AT+QIOPEN=%d,%d,%s,"%s",%d,%d,%d' % (self.ctx, s.id, SERVICE[service], host,
                                                    port_, lport, 1 if self.push else 0))
         r = yield self.chan.send(c)
+        if r.status == FAIL:
+            # QL chapter 4, error 563 "socket identity has been used": the module still holds
+            # this connectID (our AT+QICLOSE was lost on the line): close it, try once more
+            k = Cmd(size=24, timeout_ms=11000)
+            k.add(b'AT+QICLOSE=').add(s.id)
+            yield self.chan.send(k)
+            r = yield self.chan.send(c)
         if r.status != OK:
             raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
         # QL §2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s

@@ -1,6 +1,6 @@
 """The recovery ladder: its count on flash, and the modem lifecycle climbing it against a fake
 module that stops answering (reconnect, re-attach, module reset, power cycle), including an MCU
-that restarts in the middle of the ladder. Portable subset. (tests/host/drivers/test_ladder.py
+that restarts in the middle of the ladder. Portable subset. (tests/host/drivers/test_recovery_ladder.py
 does the same with the Quectel driver against the emulator; here a small 3GPP-like dialect
 keeps the test inside MicroPython's 64K heap.)"""
 import gc

@@ -31,6 +31,9 @@ KINDS = ('broker_restart', 'pdp', 'reboot', 'garble', 'drop', 'serial_stall', 'p
          'peer_close', 'net_stall', 'fill_rx')
 DEVICE = 'sim-ec21'
 LINE_HITS = 3             # bytes a garble or drop fault hits
+# The app fills most of demo.HEAP (64K); the ladder's module and its instance take about 1.6 KB
+# more, which a 64K heap does not always find in one piece.
+LADDER_HEAP = '72K'
 RECOVER_S = 180           # a fault the app has not recovered from by then fails the soak
 
 
@@ -41,8 +44,10 @@ class SoakError(Exception):
 class Soak:
     """The rig: broker, SNTP, subscriber, the fault-controlled emulator, the app."""
 
-    def __init__(self, work, samples, faults, period_ms, heap=demo.HEAP, log=None, kinds=KINDS):
+    def __init__(self, work, samples, faults, period_ms, heap=demo.HEAP, log=None, kinds=KINDS,
+                 ladder=False):
         self.work = work
+        self.ladder = ladder
         self.kinds = kinds
         self.samples = samples
         self.faults = faults
@@ -77,6 +82,9 @@ class Soak:
         with open(os.path.join(ROOT, 'boardcfg', 'desktop-quectel.json')) as f:
             cfg = json.load(f)
         cfg['serial']['port'] = link
+        if self.ladder:
+            # the recovery ladder as rp2040-ec21.json has it (its file lands in the app's folder)
+            cfg['ladder'] = {'file': 'ladder', 'steps': [2, 2, 2]}
         # backoff_max_ms: a broker restart costs seconds, not a minute; ack_timeout_ms: a
         # PUBACK lost to garbled bytes costs this long before the client reconnects and resends
         cfg['mqtt'].update(port=self.broker.port, prefix='mk', backoff_max_ms=3000,
@@ -230,19 +238,24 @@ class Soak:
             # seconds from the end of a fault to the next new sample at the subscriber
             'recovery_s_max_by_kind': dict((k, round(max(v), 1))
                                            for k, v in self.recovery.items()),
-            'period_ms': self.period_ms, 'heap': self.heap, 'wall_s': round(wall, 1),
+            'period_ms': self.period_ms, 'heap': self.heap, 'ladder': self.ladder,
+            'wall_s': round(wall, 1),
             'app_exit': self.app.poll(),
             'app_summary': summary[-1] if summary else None,
             'mqtt_connections': log.count('mqtt: up'),
             'module_restarts_seen': log.count('module restarted'),
             'pdp_losses_seen': log.count('PDP context deactivated'),
+            'ladder_failures_counted': log.count('on the recovery ladder'),
+            'ladder_actions': dict(Counter(l.split(', ')[-1] for l in self.output
+                                           if l.startswith('modemkit.modem: recovery ladder'))),
         }
 
 
-def run(samples, faults, period_ms, heap=demo.HEAP, log=None, keep=None, kinds=KINDS):
+def run(samples, faults, period_ms, heap=demo.HEAP, log=None, keep=None, kinds=KINDS,
+        ladder=False):
     """One soak; its figures (a dict). `keep`: a list that receives the app's output lines."""
     work = tempfile.mkdtemp(prefix='modemkit-soak-')
-    s = Soak(work, samples, faults, period_ms, heap, log, kinds)
+    s = Soak(work, samples, faults, period_ms, heap, log, kinds, ladder)
     try:
         return s.run()
     finally:
@@ -258,7 +271,10 @@ def main(argv=None):
     ap.add_argument('--samples', type=int, default=10000)
     ap.add_argument('--faults', type=int, default=100)
     ap.add_argument('--period', type=int, default=80, help='sampling period in ms (80)')
-    ap.add_argument('--heap', default=demo.HEAP)
+    ap.add_argument('--heap', help='MicroPython heap cap (default %s; %s with --ladder)'
+                                   % (demo.HEAP, LADDER_HEAP))
+    ap.add_argument('--ladder', action='store_true',
+                    help='the board with the recovery ladder (modemkit.ladder)')
     ap.add_argument('--kinds', default=','.join(KINDS),
                     help='fault kinds, comma-separated (default: all: %(default)s)')
     ap.add_argument('--json', metavar='FILE', help='also write the figures to FILE')
@@ -276,7 +292,9 @@ def main(argv=None):
     try:
         out = []
         try:
-            fig = run(args.samples, args.faults, args.period, args.heap, keep=out, kinds=kinds)
+            fig = run(args.samples, args.faults, args.period,
+                      args.heap or (LADDER_HEAP if args.ladder else demo.HEAP), keep=out,
+                      kinds=kinds, ladder=args.ladder)
         finally:
             if args.log:
                 with open(args.log, 'w') as f:
