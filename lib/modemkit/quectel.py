@@ -147,6 +147,10 @@ class Quectel(Modem):
         if s.res != 0:
             err = s.res
             yield self.close(s)
+            if err == 561 or err == 570:
+                # QL chapter 4: the context cannot carry traffic ("Open PDP context failed",
+                # "PDP context broken") though no "pdpdeact" came: attach again, as after one
+                self._trouble(ATTACH, 'context unusable (+QIOPEN error %d)' % err)
             raise sock.Refused(sock.ECONNREFUSED,
                                'open %s:%d failed: error %d' % (host, port_, err))
         s.state = sock.OPEN
