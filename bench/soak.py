@@ -28,6 +28,9 @@ def main(argv=None):
     ap.add_argument('--samples', type=int, default=10000)
     ap.add_argument('--faults', type=int, default=100)
     ap.add_argument('--period', type=int, default=50, help='sampling period in ms (50)')
+    ap.add_argument('--heap', default=soak.HEAP, help='MicroPython heap cap (%(default)s)')
+    ap.add_argument('--ladder', action='store_true',
+                    help='the board with the recovery ladder (modemkit.ladder)')
     ap.add_argument('--out', default=OUT, help='where to write the figures (%(default)s)')
     args = ap.parse_args(argv)
     if args.samples < 1 or args.faults < 0 or args.period < 10:
@@ -38,7 +41,8 @@ def main(argv=None):
     load_before = os.getloadavg()
     out = []
     try:
-        fig = soak.run(args.samples, args.faults, args.period, keep=out)
+        fig = soak.run(args.samples, args.faults, args.period, args.heap, keep=out,
+                       ladder=args.ladder)
     except (soak.SoakError, demo.MissingBroker) as e:
         raise SystemExit('soak: failed: %s' % e)
     finally:
@@ -49,7 +53,8 @@ def main(argv=None):
     method = dict(fig)
     method.update(
         app='apps/telemetry on the MicroPython unix port (heap %s, code in ROM), QoS 1, '
-            'window 2, ack_timeout_ms 10000, backoff_max_ms 3000' % fig['heap'],
+            'window 2, ack_timeout_ms 10000, backoff_max_ms 3000%s'
+            % (fig['heap'], ', recovery ladder (2, 2, 2)' if fig['ladder'] else ''),
         driver='modemkit.quectel over a pty to the emulator (mktools.dev.faultsim, unpaced), '
                'mosquitto on 127.0.0.1 with persistent sessions',
         counted_by='an independent paho-mqtt subscriber (QoS 1, persistent session): lost = '
