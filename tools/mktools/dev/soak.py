@@ -62,6 +62,8 @@ class Soak:
         self.injected = Counter()
         self.ignored = Counter()
         self.recovery = defaultdict(list)  # kind -> seconds from the fault to a new sample
+        self.payloads = {}                 # seq -> the first payload that carried it
+        self.garbled = []                  # (seq or 'unreadable', payload) that differ
         self.line_faults = Counter()       # bytes the emulator garbled / dropped on the line
         self._reply = threading.Condition()
 
@@ -71,6 +73,8 @@ class Soak:
         self.sntp = demo.SntpServer()
         self.watcher = demo.Watcher('127.0.0.1', self.broker.port, 'mk', quiet=True,
                                     persistent=True)
+        counted = self.watcher.client.on_message
+        self.watcher.client.on_message = lambda c, u, msg: (self._check(msg), counted(c, u, msg))
         link = os.path.join(self.work, 'tty')
         self.sim = subprocess.Popen(
             [sys.executable, '-m', 'mktools.dev.faultsim', '--dialect', 'quectel', '--pty', link,
@@ -101,6 +105,21 @@ class Soak:
             demo.app_command(board, self.samples, self.heap), cwd=self.work,
             env=demo.tools_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._collect, daemon=True).start()
+
+    def _check(self, msg):
+        # Garbled bytes on the serial line inside AT+QISEND data reach the broker as they are
+        # (nothing on that line checks them): a sample can arrive unreadable, or with another
+        # sample's number. A resent sample is byte for byte the same; these are not.
+        if not msg.topic.endswith('/telemetry'):
+            return
+        try:
+            seq = int(demo.parse_sample(msg.payload)['seq'])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            self.garbled.append(('unreadable', bytes(msg.payload[:160])))
+            return
+        first = self.payloads.setdefault(seq, bytes(msg.payload))
+        if first != msg.payload or not 1 <= seq <= self.samples:
+            self.garbled.append((seq, bytes(msg.payload[:160])))
 
     def _collect(self):
         for line in self.app.stdout:
@@ -233,6 +252,10 @@ class Soak:
             'samples': self.samples, 'received': len(seen & set(range(1, self.samples + 1))),
             'lost': len(lost), 'lost_first': lost[:20],
             'duplicates': self.watcher.duplicates,
+            # samples that arrived with garbled bytes: unreadable, or unlike the first copy of
+            # their number (a resend is byte for byte the same)
+            'garbled_arrivals': len(self.garbled),
+            'garbled_first': [(k, p.decode('ascii', 'replace')) for k, p in self.garbled[:5]],
             'faults': sum(self.injected.values()), 'faults_by_kind': dict(self.injected),
             'faults_skipped_no_connection': dict(self.ignored),
             'line_bytes_garbled': self.line_faults['garble'],
