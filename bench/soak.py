@@ -66,6 +66,12 @@ def main(argv=None):
         'soak_lost.quectel': {'value': fig['lost'], 'unit': 'samples', 'method': method},
         'soak_duplicates.quectel': {'value': fig['duplicates'], 'unit': 'messages',
                                     'method': {'see': 'soak_lost.quectel'}},
+        'soak_garbled_arrivals.quectel': {
+            'value': fig['garbled_arrivals'], 'unit': 'messages',
+            'method': {'what': 'samples that reached the subscriber with bytes garbled on the '
+                               'serial line inside AT+QISEND data (unreadable, or unlike the '
+                               'first copy of their number); nothing on a UART checks them',
+                       'first': fig['garbled_first']}},
         'soak_faults.quectel': {'value': fig['faults'], 'unit': 'faults',
                                 'method': {'by_kind': fig['faults_by_kind']}},
         'soak_wall_s.quectel': {'value': fig['wall_s'], 'unit': 's',
@@ -85,11 +91,12 @@ def main(argv=None):
         json.dump(doc, f, indent=1)
         f.write('\n')
     ok = fig['lost'] == 0 and fig['received'] == args.samples and fig['faults'] == args.faults
-    print('soak: %d of %d samples, %d faults (%s), %d lost, %d duplicates, %.0f s: %s -> %s'
+    print('soak: %d of %d samples, %d faults (%s), %d lost, %d arrived garbled, %d duplicates, '
+          '%.0f s: %s -> %s'
           % (fig['received'], fig['samples'], fig['faults'],
              ', '.join('%s %d' % kv for kv in sorted(fig['faults_by_kind'].items())),
-             fig['lost'], fig['duplicates'], fig['wall_s'], 'PASS' if ok else 'FAIL',
-             os.path.relpath(args.out, ROOT)), flush=True)
+             fig['lost'], fig['garbled_arrivals'], fig['duplicates'], fig['wall_s'],
+             'PASS' if ok else 'FAIL', os.path.relpath(args.out, ROOT)), flush=True)
     return 0 if ok else 1
 
 

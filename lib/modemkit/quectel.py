@@ -210,7 +210,7 @@ class Quectel(Modem):
         c.put = None
         if r.status != OK:
             raise fail(c, r)
-        if r.nlines and r.num(0, 0) > 0:
+        if r.nlines and r.num(0, 0, 0) > 0:      # garbled length: as 0, not a TypeError
             s.pending = True           # QL §2.1.8: keep reading until +QIRD: 0
         elif s.rclosed and not s.pending:
             s.peer_closed()

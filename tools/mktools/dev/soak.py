@@ -329,9 +329,9 @@ def main(argv=None):
         with open(args.json, 'w') as f:
             json.dump(fig, f, indent=1)
     ok = fig['lost'] == 0 and fig['faults'] == args.faults and fig['received'] == args.samples
-    print('soak: %d samples, %d faults, %d lost, %d duplicates, %.0f s: %s'
-          % (fig['received'], fig['faults'], fig['lost'], fig['duplicates'], fig['wall_s'],
-             'PASS' if ok else 'FAIL'))
+    print('soak: %d samples, %d faults, %d lost, %d arrived garbled, %d duplicates, %.0f s: %s'
+          % (fig['received'], fig['faults'], fig['lost'], fig['garbled_arrivals'],
+             fig['duplicates'], fig['wall_s'], 'PASS' if ok else 'FAIL'))
     return 0 if ok else 1
 
 
