@@ -1,9 +1,13 @@
 """The soak: the telemetry app on the MicroPython unix port (under its heap cap) sends N QoS 1
 samples through the emulated Quectel module to a real mosquitto while M faults of every kind
 the emulator has are injected, in turn; an independent subscriber (paho-mqtt) counts what
-arrives. Nothing may be lost; duplicates (QoS 1 allows them) are counted and reported.
+arrives. Nothing may be lost; duplicates (QoS 1 allows them) are counted and reported, and so
+are samples that arrive garbled (bytes the serial line garbled inside AT+QISEND data).
 
-    python -m mktools.dev.soak [--samples N] [--faults M] [--period MS] [--json FILE]
+    python -m mktools.dev.soak [--samples N] [--faults M] [--period MS] [--heap SIZE]
+                               [--ladder] [--kinds K,...] [--json FILE] [--log FILE]
+
+`make soak` runs it through bench/soak.py, which records the figures in bench/soak.json.
 
 Fault kinds (KINDS, injected round-robin): a restart of the broker (mosquitto, persistent
 sessions), the network deactivating the PDP context, a module reboot, garbled bytes and lost
@@ -295,7 +299,7 @@ def main(argv=None):
                                  description=__doc__.split('\n\n')[0])
     ap.add_argument('--samples', type=int, default=10000)
     ap.add_argument('--faults', type=int, default=100)
-    ap.add_argument('--period', type=int, default=80, help='sampling period in ms (80)')
+    ap.add_argument('--period', type=int, default=50, help='sampling period in ms (50)')
     ap.add_argument('--heap', default=HEAP, help='MicroPython heap cap (default %(default)s)')
     ap.add_argument('--ladder', action='store_true',
                     help='the board with the recovery ladder (modemkit.ladder)')
