@@ -26,6 +26,7 @@ class Ladder(object):
         self.path = path
         self.steps = steps
         self.failures = 0
+        self.failed_at = 2         # modem.SYNC: the lifecycle state whose step failed last
         try:
             f = open(path)
             try:

@@ -67,13 +67,13 @@ class Modem(object):
         self.tx_size = self.cfg.get('tx_size', 1024) if self.SEND_CMD else 0
         self.trouble = None            # (state to return to, reason)
         self.failures = 0
-        self.ladder = None
         lad = self.cfg.get('ladder')
         if lad:
+            # only on boards that have one: every field or method more on Modem takes heap on
+            # every board (read with getattr(self, 'ladder', None))
             from modemkit.ladder import Ladder
             self.ladder = Ladder(port.data_path(lad.get('file', 'ladder')),
                                  tuple(lad.get('steps', (2, 2, 2))))
-        self._failed_at = SYNC         # the state whose step failed last
         self.ip = None
         self.socks = [None] * self.MAX_SOCKETS
         self.rx_size = self.cfg.get('rx_size', 1024)
@@ -136,9 +136,10 @@ class Modem(object):
                     yield self.cleanup(back)
             except NetError as e:
                 self.failures += 1
-                self._failed_at = st
-                if self.ladder is not None:
-                    self.ladder.fail()
+                lad = getattr(self, 'ladder', None)
+                if lad is not None:
+                    lad.failed_at = st
+                    lad.fail()
                 self._lost('failure')
                 self._set(RECOVER, '%s: %s' % (STATE_NAMES[st], e))
 
@@ -245,14 +246,14 @@ class Modem(object):
         sched = self.sched
         plan = self.cfg.get('backoff_ms', BACKOFF_MS)
         wait = plan[min(self.failures, len(plan)) - 1] if self.failures else 0
-        lad = self.ladder
+        lad = getattr(self, 'ladder', None)
         rung = 3                   # without a ladder: power-cycle if the board can, else reset
         if lad is not None:
             rung = lad.rung()
             self.log('modem: recovery ladder: failure %d, %s' % (
                 lad.failures, ('reconnect', 're-attach', 'module reset', 'power cycle')[rung]))
             if rung < 2:           # ladder.RECONNECT, ladder.REATTACH: try the step again
-                back = self._failed_at if self._failed_at < ATTACH else ATTACH
+                back = lad.failed_at if lad.failed_at < ATTACH else ATTACH
                 if rung == 1 and back == ATTACH:
                     yield self.cleanup(ATTACH)      # the context deactivated first
                 self._set(back, 'ladder')
@@ -316,27 +317,24 @@ class Modem(object):
         except BaseException as e:
             self.forget(s)
             s.state = sock.CLOSED
-            if (self.ladder is not None and isinstance(e, NetError)
+            lad = getattr(self, 'ladder', None)
+            if (lad is not None and self.state == READY and isinstance(e, NetError)
                     and not isinstance(e, sock.Unsupported)):
-                self._climb(e)
+                # a connection through the module failed: one rung up; above reconnect, the
+                # supervisor acts (re-attach, or reset / power cycle from RECOVER)
+                rung = lad.fail()
+                self.log('modem: open failed (%s): failure %d on the recovery ladder'
+                         % (e, lad.failures))
+                if rung == 1:
+                    self._trouble(ATTACH, 'recovery ladder: re-attach')
+                elif rung > 1:
+                    self.trouble = (RECOVER, 'recovery ladder')
+                    self.wake.set()
             raise
-        if self.ladder is not None:
-            self.ladder.ok()               # the data path works: the ladder starts again
+        lad = getattr(self, 'ladder', None)
+        if lad is not None:
+            lad.ok()                       # the data path works: the ladder starts again
         raise Return(s)
-
-    def _climb(self, err):
-        # a connection through the module failed: one rung up; above reconnect, the
-        # supervisor acts (re-attach, or reset / power cycle from RECOVER)
-        if self.state != READY:
-            return
-        rung = self.ladder.fail()
-        self.log('modem: open failed (%s): failure %d on the recovery ladder' % (
-            err, self.ladder.failures))
-        if rung == 1:
-            self._trouble(ATTACH, 'recovery ladder: re-attach')
-        elif rung > 1:
-            self.trouble = (RECOVER, 'recovery ladder')
-            self.wake.set()
 
     def kick(self):
         """Wake the I/O task: a socket has room for data the module holds, or data to send."""
