@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test fuzz sysdeps clean bench
+.PHONY: demo test fuzz soak sysdeps clean bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ fuzz: $(VENV)/.installed
 # Every benchmark; writes bench/results.json and bench/results.md (see README, "Benchmarks").
 bench: $(VENV)/.installed sysdeps
 	$(PY) -m bench.run
+
+# The soak: 10,000 QoS 1 samples through 100 faults of every kind the emulator has, on the
+# MicroPython unix port (about a quarter of an hour); writes bench/soak.json. `make test` runs a
+# short one (tests/host/apps/test_soak.py). SOAK_ARGS: e.g. --samples 2000 --faults 20.
+soak: $(VENV)/.installed sysdeps
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build

@@ -60,7 +60,8 @@ class Telemetry(object):
                            keepalive=mq.get('keepalive', 60), clean=False,
                            will=(self.t_status, b'offline', 1, True), on_message=self._on_cmd,
                            max_packet=mq.get('max_packet', 256), window=mq.get('window', 2),
-                           backoff_max_ms=mq.get('backoff_max_ms', 60000), log=self.log)
+                           backoff_max_ms=mq.get('backoff_max_ms', 60000),
+                           ack_timeout_ms=mq.get('ack_timeout_ms', 30000), log=self.log)
         self.queued = Event(sched)
         self.epoch_ms = None           # Unix ms at ticks 0, once NTP answered
         self.missed = 0                # sampling deadlines missed

@@ -403,6 +403,12 @@ class Channel(object):
     def send(self, cmd):
         """Queue cmd; the calling task resumes with the Response when the exchange ends."""
         sched = self.sched
+        r = self._reader
+        if r is not None and r.done():
+            # The reader ended anyway (e.g. out of memory in a crowded heap): without it no
+            # exchange would end, not even by its deadline, and every task would wait for ever.
+            self.log('at: reader ended (%r), started again' % (r.exc,))
+            self._reader = sched.spawn(self.run(), 'at-rx', parent=False)
         me = sched._current()
         cmd.task = me
         cmd.nxt = None
@@ -764,7 +770,9 @@ class Channel(object):
                 self._response_line(cmd, n)
                 return
         self.unsolicited += 1
-        self.log('at: unsolicited %r' % bytes(line[:n]))
+        # at most 40 bytes of it: a garbled line can be as long as the line buffer, and its
+        # copy and repr in one piece are more than a fragmented 64K heap may have
+        self.log('at: unsolicited %r' % bytes(line[:n if n < 40 else 40]))
 
     def _response_line(self, cmd, n):
         resp = self.resp

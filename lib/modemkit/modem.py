@@ -11,7 +11,15 @@ overrides what differs from 3GPP: configure(), activate(), its socket operations
 
 Board configuration (a dict, see boardcfg/): apn, user, password, auth, power (pin, pulse_ms,
 boot_ms), reg_timeout_ms, backoff_ms, rx_size, tx_size, reserved (connection ids left alone,
-e.g. the one TCPATRUN uses).
+e.g. the one TCPATRUN uses), ladder (file, steps: the recovery ladder below).
+
+With "ladder" the failures climb a ladder kept on flash (modemkit.ladder): a connection that
+cannot be opened, or a step of the lifecycle that fails, counts; the rung says what to do:
+reconnect (the caller retries; a failed step is tried again), re-attach (back to attach, the
+context deactivated first), module reset (AT+CFUN=1,1), power cycle (the power key; a reset
+without one). Resets and power cycles wait as BACKOFF_MS says, counted over restarts of the MCU
+too. An opened connection puts the ladder back at the bottom. Without "ladder": a failure waits
+as BACKOFF_MS says, then resets (or power-cycles) the module.
 """
 from modemkit import at, port, sock
 from modemkit.sched import Event, Return, Cancelled
@@ -59,6 +67,13 @@ class Modem(object):
         self.tx_size = self.cfg.get('tx_size', 1024) if self.SEND_CMD else 0
         self.trouble = None            # (state to return to, reason)
         self.failures = 0
+        lad = self.cfg.get('ladder')
+        if lad:
+            # only on boards that have one: every field or method more on Modem takes heap on
+            # every board (read with getattr(self, 'ladder', None))
+            from modemkit.ladder import Ladder
+            self.ladder = Ladder(port.data_path(lad.get('file', 'ladder')),
+                                 tuple(lad.get('steps', (2, 2, 2))))
         self.ip = None
         self.socks = [None] * self.MAX_SOCKETS
         self.rx_size = self.cfg.get('rx_size', 1024)
@@ -121,6 +136,10 @@ class Modem(object):
                     yield self.cleanup(back)
             except NetError as e:
                 self.failures += 1
+                lad = getattr(self, 'ladder', None)
+                if lad is not None:
+                    lad.failed_at = st
+                    lad.fail()
                 self._lost('failure')
                 self._set(RECOVER, '%s: %s' % (STATE_NAMES[st], e))
 
@@ -230,11 +249,26 @@ class Modem(object):
         sched = self.sched
         plan = self.cfg.get('backoff_ms', BACKOFF_MS)
         wait = plan[min(self.failures, len(plan)) - 1] if self.failures else 0
+        lad = getattr(self, 'ladder', None)
+        rung = 3                   # without a ladder: power-cycle if the board can, else reset
+        if lad is not None:
+            rung = lad.rung()
+            self.log('modem: recovery ladder: failure %d, %s' % (
+                lad.failures, ('reconnect', 're-attach', 'module reset', 'power cycle')[rung]))
+            if rung < 2:           # ladder.RECONNECT, ladder.REATTACH: try the step again
+                back = lad.failed_at if lad.failed_at < ATTACH else ATTACH
+                if rung == 1 and back == ATTACH:
+                    yield self.cleanup(ATTACH)      # the context deactivated first
+                self._set(back, 'ladder')
+                raise Return()
+            # resets and power cycles: the back-off counts those of earlier runs of the MCU too
+            k = lad.failures - lad.steps[0] - lad.steps[1]
+            wait = plan[min(k, len(plan)) - 1] if k > 0 else 0
         if wait:
             self.log('modem: waiting %d s before resetting the module' % (wait // 1000))
             yield sched.sleep_ms(wait)
         p = self.cfg.get('power')
-        if p:
+        if p and rung == 3:
             self._set(POWER, 'power cycle')
             raise Return()
         yield self.q(self.RESET, 15000, ok=False)
@@ -288,10 +322,26 @@ class Modem(object):
         s = yield self.new_socket(kind, timeout_ms, rx_size, tx_size)
         try:
             yield self.connect(s, host, port_, timeout_ms)
-        except BaseException:
+        except BaseException as e:
             self.forget(s)
             s.state = sock.CLOSED
+            lad = getattr(self, 'ladder', None)
+            if (lad is not None and self.state == READY and isinstance(e, NetError)
+                    and not isinstance(e, sock.Unsupported)):
+                # a connection through the module failed: one rung up; above reconnect, the
+                # supervisor acts (re-attach, or reset / power cycle from RECOVER)
+                rung = lad.fail()
+                self.log('modem: open failed (%s): failure %d on the recovery ladder'
+                         % (e, lad.failures))
+                if rung == 1:
+                    self._trouble(ATTACH, 'recovery ladder: re-attach')
+                elif rung > 1:
+                    self.trouble = (RECOVER, 'recovery ladder')
+                    self.wake.set()
             raise
+        lad = getattr(self, 'ladder', None)
+        if lad is not None:
+            lad.ok()                       # the data path works: the ladder starts again
         raise Return(s)
 
     # -- data mode (modemkit.datamode, loaded on first use) --------------------------------

@@ -130,6 +130,13 @@ class Quectel(Modem):
         c.add('AT+QIOPEN=%d,%d,%s,"%s",%d,%d,%d' % (self.ctx, s.id, SERVICE[service], host,
                                                    port_, lport, 1 if self.push else 0))
         r = yield self.chan.send(c)
+        if r.status == FAIL:
+            # QL chapter 4, error 563 "socket identity has been used": the module still holds
+            # this connectID (our AT+QICLOSE was lost on the line): close it, try once more
+            k = Cmd(size=24, timeout_ms=11000)
+            k.add(b'AT+QICLOSE=').add(s.id)
+            yield self.chan.send(k)
+            r = yield self.chan.send(c)
         if r.status != OK:
             raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
         # QL s2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
@@ -140,6 +147,10 @@ class Quectel(Modem):
         if s.res != 0:
             err = s.res
             yield self.close(s)
+            if err == 561 or err == 570:
+                # QL chapter 4: the context cannot carry traffic ("Open PDP context failed",
+                # "PDP context broken") though no "pdpdeact" came: attach again, as after one
+                self._trouble(ATTACH, 'context unusable (+QIOPEN error %d)' % err)
             raise sock.Refused(sock.ECONNREFUSED,
                                'open %s:%d failed: error %d' % (host, port_, err))
         s.state = sock.OPEN
@@ -208,7 +219,7 @@ class Quectel(Modem):
         c.put = None
         if r.status != OK:
             raise fail(c, r)
-        if r.nlines and r.num(0, 0) > 0:
+        if r.nlines and r.num(0, 0, 0) > 0:      # garbled length: as 0, not a TypeError
             s.pending = True           # QL s2.1.8: keep reading until +QIRD: 0
         elif s.rclosed and not s.pending:
             s.peer_closed()
