@@ -86,15 +86,6 @@ def test_a_board_file_that_is_not_an_object_is_a_board_error():
             (text, str(e))
 
 
-def test_tpdu_length_of_a_cut_pdu_is_a_value_error():
-    # fuzz: '' raised IndexError; an SMSC length past the end gave a negative length
-    from mktest import raises
-    from modemkit import smsdigest
-    for pdu in ('', '07', '0791'):
-        raises(ValueError, smsdigest.tpdu_length, pdu)
-    assert smsdigest.tpdu_length('0011000C91') == 4
-
-
 def _queue_with_head(head_text):
     from mktest import tmpdir
     from modemkit.squeue import Queue

@@ -54,7 +54,7 @@ def test_a_corrupt_file_counts_as_the_bottom():
 
 # -- the driver against a module that stops answering --------------------------------------
 class Dialect(Modem):
-    """The lifecycle of modemkit.modem with a context (3GPP TS 27.007 §10.1.10 +CGACT) and a
+    """The lifecycle of modemkit.modem with a context (3GPP TS 27.007 s10.1.10 +CGACT) and a
     stand-in open command, AT+OPEN=<id> (OK: connected)."""
     CAPS = ('tcp',)
     MAX_SOCKETS = 2

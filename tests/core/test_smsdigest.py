@@ -119,3 +119,11 @@ def test_garbage_pdus_are_value_errors():
     raises(ValueError, smsdigest.parse_submit_pdu, REQUEST_PDU[:40])
     raises(ValueError, smsdigest.parse_deliver_pdu, RESPONSE_PDU[:30])
     raises(ValueError, smsdigest.parse_deliver_pdu, REQUEST_PDU)    # a SUBMIT is no DELIVER
+
+
+def test_tpdu_length_of_a_cut_pdu_is_a_value_error():
+    # found by fuzzing (tests/host/fuzz): an empty PDU raised IndexError, and an SMSC length
+    # past the end gave a negative length
+    for pdu in ('', '07', '0791'):
+        raises(ValueError, smsdigest.tpdu_length, pdu)
+    assert smsdigest.tpdu_length('0011000C91') == 4
