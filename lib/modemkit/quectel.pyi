@@ -13,6 +13,7 @@ from modemkit.sock import NetError as NetError, UDP as UDP
 SERVICE: Incomplete
 
 class Quectel(Modem):
+    def data_cmd(self, s, host: str, port_: int): ...
     CAPS: Incomplete
     MAX_SOCKETS: int
     SEND_CHUNK: int

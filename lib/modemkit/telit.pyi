@@ -12,6 +12,7 @@ from modemkit.sched import Return as Return
 from modemkit.sock import NetError as NetError
 
 class Telit(Modem):
+    def data_cmd(self, s, host: str, port_: int): ...
     CAPS: Incomplete
     MAX_SOCKETS: int
     SEND_CHUNK: Incomplete
