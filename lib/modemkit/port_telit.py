@@ -117,5 +117,8 @@ def _native(v):
 
 
 def data_path(name):
-    # Telit's script file system is flat (names <= 16 characters) under /sys.
+    # Telit's script file system is flat (names <= 16 characters) under /sys; an absolute path
+    # is the caller's own, as os.path.join treats it on the other ports
+    if name.startswith('/'):
+        return name
     return '/sys/' + name

@@ -16,7 +16,7 @@ def test_a_second_gt_after_the_data_is_text_not_another_prompt():
     def main():
         r = yield env.chan.send(cmd)
         first = r.status
-        r = yield env.chan.send_data(b'hello')
+        r = yield env.chan.send_data(bytearray(b'hello'))
         raise Return((first, r.status))
 
     assert env.sched.run(main()) == (PROMPT, OK)
