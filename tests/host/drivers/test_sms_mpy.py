@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from mktools.dev import romrun
 
 from test_mpy_pty import ROOT, SIM_VARIANT, tool
+from conftest import read_lines
 
 # a whole driver with the SMS stack: 64K no longer leaves room since the AT channel grew (README)
 HEAP = '72K'
@@ -43,11 +43,7 @@ def test_sms_round_trips_on_micropython(dialect, tmp_path):
                            rom=[os.path.join(ROOT, 'tests', 'mpy', 'smscheck.py')],
                            args=['/rom/lib', dialect, link, ECHO, SENDER, 'status?']),
             env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 240
-        for line in app.stdout:
-            lines.append(line.rstrip())
-            if line.startswith('done') or time.monotonic() > deadline:
-                break
+        lines = read_lines(app, 240, 'done')     # a deadline that holds in silence
         app.wait(30)
     finally:
         if app is not None and app.poll() is None:

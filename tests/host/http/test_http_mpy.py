@@ -7,13 +7,13 @@ import random
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
 from mktools.dev import romrun
 
 from httpserver import http_server, payload     # noqa: F401  (fixture)
+from conftest import read_lines
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -74,11 +74,7 @@ def test_http_on_micropython_through_pty(dialect, backend, http_server, tmp_path
                            args=['/rom/lib', dialect, backend, link, http_server.port, tmp_path,
                                  SIZE]),
             env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 300
-        for line in app.stdout:
-            lines.append(line.rstrip())
-            if line.startswith('done') or time.monotonic() > deadline:
-                break
+        lines = read_lines(app, 300, 'done')     # a deadline that holds in silence
         app.wait(30)
     finally:
         if app is not None and app.poll() is None:

@@ -11,7 +11,6 @@ one fetched here."""
 import hashlib
 import os
 import subprocess
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ from mktools.dev import romrun
 
 from httpserver import http_server, payload     # noqa: F401  (fixture)
 from test_http_mpy import start_sim, stop, tool, ROOT, HERE
+from conftest import read_lines
 
 VENDOR = os.path.join(ROOT, 'build', 'vendor')
 # urequests keeps a whole body in RAM (the POST's data; Response.content, grown by read()):
@@ -44,11 +44,7 @@ def test_urequests_unmodified_on_micropython(dialect, http_server, tmp_path):
                                 os.path.join(VENDOR, 'urequests') + '=lib/urequests'],
                            args=['/rom/lib', dialect, link, http_server.port]),
             env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 240
-        for line in app.stdout:
-            lines.append(line.rstrip())
-            if line.startswith('done') or time.monotonic() > deadline:
-                break
+        lines = read_lines(app, 240, 'done')     # a deadline that holds in silence
         app.wait(30)
     finally:
         if app is not None and app.poll() is None:

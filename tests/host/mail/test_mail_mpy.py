@@ -6,7 +6,6 @@ import email
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,6 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'http'))
 from test_http_mpy import SIM_ARGS, stop, tool   # noqa: E402
+from conftest import read_lines
 
 HEAP = os.environ.get('MODEMKIT_MAIL_HEAP', '64K')
 
@@ -56,11 +56,7 @@ def test_mail_on_micropython_through_pty(dialect, backend, smtp_server, tmp_path
                            args=['/rom/lib', dialect, backend, link, smtp_server.port,
                                  tmp_path / 'body.txt']),
             env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 200
-        for line in app.stdout:
-            lines.append(line.rstrip())
-            if line.startswith('done') or time.monotonic() > deadline:
-                break
+        lines = read_lines(app, 200, 'done')     # a deadline that holds in silence
         app.wait(30)
     finally:
         if app is not None and app.poll() is None:
