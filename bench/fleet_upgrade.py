@@ -16,7 +16,6 @@ of the tool and the emulator (sampled every 0.5 s), and the outcomes.
 import argparse
 import json
 import os
-import random
 import re
 import socket
 import subprocess
@@ -29,6 +28,7 @@ from bench import common
 from bench.common import BUILD, ROOT, figure
 from mktools.device.upgrade import plan_waves
 from mktools.device.wscript import AtLink, SocketTransport
+from mktools.sim.fleet import free_ports
 
 APP = os.path.join(ROOT, 'bench', 'fleet_app')
 USER, PASSWORD, WRONG = 'fleet', 'fleet-bench-secret', 'another-batch'
@@ -45,19 +45,6 @@ def waves_start(n, number):
     return sum(sizes[:number - 1]), sizes[number - 1]
 
 
-def ports_free(base, count):
-    held = []
-    try:
-        for port in range(base, base + count):
-            s = socket.socket()
-            held.append(s)
-            s.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in held:
-            s.close()
 
 
 def at(port, *lines):
@@ -202,12 +189,7 @@ def run(n=1000, parallel=32, say=print):
     os.makedirs(BUILD, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='fleet-', dir=BUILD)
     env = dict(common.py_env(), MODEMKIT_ATRUN_USER=USER, MODEMKIT_ATRUN_PASSWORD=PASSWORD)
-    for _ in range(50):
-        base = random.randrange(10000, 30000 - 2 * n)
-        if ports_free(base, 2 * n):
-            break
-    else:
-        raise RuntimeError('no free port range')
+    base = free_ports(2 * n)
     # wave 6 of 1,000; with fewer modules the last wave but one, so that one remains after it
     broken_wave = max(1, min(BROKEN_WAVE, len(plan_waves(n, CANARY, GROWTH, MAX_WAVE)) - 1))
     broken_start, broken_size = waves_start(n, broken_wave)

@@ -5,7 +5,6 @@ finishes the rest without touching the modules already done; a new version that 
 is stopped at its canary wave with every module back on the previous one."""
 
 import json
-import random
 import re
 import socket
 import subprocess
@@ -17,25 +16,13 @@ import pytest
 from deploy_rig import APPS, PASSWORD, USER, beacon_board, env_with_tools
 from mktools.device import upgrade
 from mktools.device.wscript import AtLink, SocketTransport
+from mktools.sim.fleet import free_ports
 
 N = 48
 BAD = range(15, 27)         # wave 3 is modules 15..34 (waves 5, 10, 20, 13): 12 of 20 refuse
 ENV = {upgrade.ENV_USER: USER, upgrade.ENV_PASSWORD: PASSWORD}
 
 
-def ports_free(base, count):
-    held = []
-    try:
-        for port in range(base, base + count):
-            s = socket.socket()
-            held.append(s)
-            s.bind(('127.0.0.1', port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for s in held:
-            s.close()
 
 
 def serial(port):
@@ -60,11 +47,7 @@ class SimFleet:
 
     def __init__(self, n):
         self.n = n
-        for _ in range(20):
-            base = random.randrange(20000, 30000 - 2 * n)
-            if ports_free(base, 2 * n):
-                break
-        self.base = base
+        self.base = base = free_ports(2 * n, low=20000)
         self.proc = subprocess.Popen(
             [sys.executable, '-m', 'mktools.cli', 'sim', '--dialect', 'telit', '--variant',
              'he910', '--fleet', str(n), '--tcp', f'127.0.0.1:{base}', '--run-scripts',

@@ -20,9 +20,11 @@ listeners, and warns when it cannot hold the worst case.
 """
 
 import os
+import random
 import resource
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -38,6 +40,26 @@ FD_SPARE = 64                   # the loop's selector, signal wake-up, logs, imp
 FDS_BASE = 2                    # serial listener + its DTE client
 FDS_ATRUN = 2                   # TCPATRUN listener + one session
 FDS_SCRIPT = 3                  # a running script's MDM, control and output
+
+
+def free_ports(count, low=10000, high=30000, tries=50):
+    """A base port whose `count` consecutive ports on 127.0.0.1 are free now (`--fleet N --tcp`
+    takes 2N: serial ports, then TCPATRUN listeners); CommandError when none turns up."""
+    for _ in range(tries):
+        base = random.randrange(low, high - count)
+        held = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                held.append(s)
+                s.bind(('127.0.0.1', port))
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in held:
+                s.close()
+    raise CommandError(f'no {count} consecutive free ports between {low} and {high}')
 
 
 def fd_budget(n, scripts):
