@@ -18,12 +18,15 @@
 - lint: the static checks of lib/, apps/, firmware/ and tests/core/: the Python 2.7 rules
   (ASCII, grammar; checks/py27) and builtins every interpreter running the file has
   (checks/portable), each problem as 'file:line: message';
-- cpython: pytest over tests/ (portable and host tests).
+- cpython: pytest over tests/ (portable and host tests), in a random order each run
+  (pytest-randomly; the seed is printed, MODEMKIT_TEST_SEED repeats it, `-p no:randomly` turns
+  it off), so that no test leans on another's leftovers.
 The last lines are one summary per run, 'NAME: N passed, N failed[, N skipped]'; the exit
 status is 1 if anything failed.
 """
 import argparse
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -210,6 +213,19 @@ def run_lint():
     return res
 
 
+def _order_seed(extra):
+    """The seed of pytest-randomly's order: MODEMKIT_TEST_SEED, else a fresh one; None when
+    the plugin is absent or disabled (`-p no:randomly`) or the caller gave its own seed."""
+    if any('randomly' in a for a in extra):
+        return None
+    try:
+        import pytest_randomly  # noqa: F401  (the dev extra installs it)
+    except ImportError:
+        return None
+    env = os.environ.get('MODEMKIT_TEST_SEED', '')
+    return int(env) if env.isdigit() else random.randrange(1, 2 ** 31)
+
+
 def run_pytest(extra, res=None, marker=None):
     """pytest over tests/ (only the tests `marker` selects), counted into res."""
     res = res or Result('cpython')
@@ -220,6 +236,11 @@ def run_pytest(extra, res=None, marker=None):
     cmd = [sys.executable, '-m', 'pytest', '-q', '--junitxml', xml] + extra
     if marker:
         cmd += ['-m', marker]
+    seed = _order_seed(extra)
+    if seed is not None:
+        cmd.append('--randomly-seed=%d' % seed)
+        print('%s: tests in random order (pytest-randomly); again with MODEMKIT_TEST_SEED=%d'
+              % (res.name, seed))
     rc = subprocess.run(cmd, cwd=ROOT).returncode
     if not os.path.exists(xml):
         res.failed += 1
