@@ -2,63 +2,17 @@
 boundary: the socket interface's recv_into hands the answer over a few bytes at a time, so
 every line, header and chunk size is cut at odd places (no network)."""
 from mktest import raises
+from scripted import ScriptedModem
 from modemkit import http
 from modemkit.fakeuart import FakeClock
 from modemkit.sched import Scheduler, Return
-from modemkit.sock import OPEN, CLOSED, NetError, Unsupported
+from modemkit.sock import NetError, Unsupported
 
 PIECE = 7
 
 
-class Sock(object):
-    """One connection of the socket interface whose server says `answer`."""
-    dropped = 0
-
-    def __init__(self, answer):
-        self.answer = bytearray(answer)
-        self.pos = 0
-        self.sent = bytearray()
-        self.state = OPEN
-
-    def send(self, data, timeout_ms=None, nbytes=None):
-        n = len(data) if nbytes is None else nbytes
-        self.sent.extend(bytes(data[:n]))
-        raise Return(n)
-        yield
-
-    def recv_into(self, buf, timeout_ms=None, nbytes=None):
-        want = len(buf) if nbytes is None else nbytes
-        k = min(want, PIECE, len(self.answer) - self.pos)
-        for i in range(k):
-            buf[i] = self.answer[self.pos + i]
-        self.pos += k
-        if not k:
-            self.state = CLOSED
-            raise Return(None)
-        raise Return(k)
-        yield
-
-    def close(self):
-        self.state = CLOSED
-        if False:
-            yield
-
-
-class Modem(object):
-    """Opens a scripted Sock per request, in order; remembers where each went."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.opened = []
-        self.socks = []
-        self.cfg = {'dialect': 'quectel'}
-
-    def open(self, host, port, kind=0, timeout_ms=None, rx_size=None, tx_size=None):
-        self.opened.append((host, port))
-        s = Sock(self.answers.pop(0))
-        self.socks.append(s)
-        raise Return(s)
-        yield
+def Modem(answers):
+    return ScriptedModem(answers, PIECE)
 
 
 class Sink(object):

@@ -3,10 +3,11 @@ scripted server whose replies arrive a few bytes at a time (multi-line, refused 
 recipient, garbage), the body's line ends and dot-stuffing cut at odd places, and the
 Multi-Tech #GETMAIL stream's un-stuffing (no network, no module)."""
 from mktest import raises
+from scripted import ScriptedModem
 from modemkit import mail
 from modemkit.fakeuart import FakeClock
 from modemkit.sched import Scheduler, Return
-from modemkit.sock import OPEN, CLOSED, NetError, Unsupported
+from modemkit.sock import NetError, Unsupported
 
 PIECE = 5
 GREET = b'220 mx.test ESMTP\r\n'
@@ -14,47 +15,8 @@ EHLO = b'250-mx.test\r\n250-SIZE 1000000\r\n250 AUTH PLAIN\r\n'
 OKS = b'250 ok\r\n'
 
 
-class Sock(object):
-    dropped = 0
-
-    def __init__(self, answer):
-        self.answer = bytearray(answer)
-        self.pos = 0
-        self.sent = bytearray()
-        self.state = OPEN
-
-    def send(self, data, timeout_ms=None, nbytes=None):
-        n = len(data) if nbytes is None else nbytes
-        self.sent.extend(bytes(data[:n]))
-        raise Return(n)
-        yield
-
-    def recv_into(self, buf, timeout_ms=None, nbytes=None):
-        k = min(len(buf), PIECE, len(self.answer) - self.pos)
-        for i in range(k):
-            buf[i] = self.answer[self.pos + i]
-        self.pos += k
-        raise Return(k)
-        yield
-
-    def close(self):
-        self.state = CLOSED
-        if False:
-            yield
-
-
-class Modem(object):
-    def __init__(self, answer):
-        self.answer = answer
-        self.cfg = {'dialect': 'quectel'}
-        self.sock = None
-        self.opened = None
-
-    def open(self, host, port, kind=0, timeout_ms=None, rx_size=None, tx_size=None):
-        self.opened = (host, port)
-        self.sock = Sock(self.answer)
-        raise Return(self.sock)
-        yield
+def Modem(answer):
+    return ScriptedModem([answer], PIECE)
 
 
 class Stream(object):
@@ -82,7 +44,7 @@ def run(answer, to, subject, body, cc=None, **cfg):
         raise Return(n)
 
     n = sched.run(main())
-    return m, n, bytes(m.sock.sent)
+    return m, n, bytes(m.socks[0].sent)
 
 
 def attempt(answer, to='a@b.test', **cfg):
@@ -99,7 +61,7 @@ ALL_OK = GREET + EHLO + OKS + OKS + b'354 go\r\n' + OKS + b'221 bye\r\n'
 def test_dialogue_header_and_stuffed_body():
     body = b'.first\nsecond\r\n.\nlast without end'
     m, n, sent = run(ALL_OK, 'a@b.test', 'hello', Stream(body), cc=None)
-    assert n == len(body) and m.opened == ('mx.test', 25)
+    assert n == len(body) and m.opened == [('mx.test', 25)]
     head, _, data = sent.partition(b'DATA\r\n')
     assert head == (b'EHLO a.test\r\nMAIL FROM:<dev@a.test>\r\nRCPT TO:<a@b.test>\r\n')
     assert data.startswith(b'From: "Dev 1" <dev@a.test>\r\nTo: a@b.test\r\nSubject: hello\r\n')
@@ -112,7 +74,7 @@ def test_helo_fallback_auth_and_cc():
               b'354 go\r\n' + OKS + b'221 bye\r\n')
     m, n, sent = run(answer, ['a@b.test'], 's', b'x', cc='c@d.test', user='u', password='p',
                      domain='dev.test', port=587)
-    assert m.opened == ('mx.test', 587)
+    assert m.opened == [('mx.test', 587)]
     assert sent.startswith(b'EHLO dev.test\r\nHELO dev.test\r\nAUTH PLAIN AHUAcA==\r\n')
     assert b'RCPT TO:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n' in sent
     assert b'Cc: c@d.test\r\n' in sent
