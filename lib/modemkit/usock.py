@@ -7,11 +7,21 @@ existing MicroPython libraries (umqtt.simple, requests) that `import socket`:
 
 Each call runs the scheduler (the modem's tasks keep working) until the operation ends or its
 timeout passes; call them from plain code, not from inside a task.
+
+Writes, on dialects with a transmit ring (Quectel, Telit): bytes that fit the socket's ring are
+queued there and the call returns at once, as a host stack returns once bytes are in its send
+buffer; no task or generator is made, so such a write allocates nothing. Queued bytes go out
+while the scheduler runs: in any later blocking call on a usock socket (a read, a write that
+finds the ring full, close, which sends them first), and a little in each non-blocking read (a
+pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
+until the rest fits, at most the socket's timeout (WRITE_MS without one), then TimedOut. Other
+dialects and UDP send each write before returning, as `Socket.send` does.
 """
 import sys
 
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Return
-from modemkit.sock import TCP, UDP, TimedOut, NetError, EIO
+from modemkit.sock import TCP, UDP, OPEN, TimedOut, NetError, EIO, ETIMEDOUT
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -22,6 +32,7 @@ SOL_SOCKET = 1
 SO_REUSEADDR = 4
 error = OSError
 timeout = TimedOut
+WRITE_MS = 60000           # a blocking write or close waits at most this for the ring to empty
 
 
 class Socket(object):
@@ -59,7 +70,34 @@ class Socket(object):
         if isinstance(buf, str):
             buf = buf.encode()     # MicroPython streams accept text; so does this one
         n = len(buf) if n is None else n
-        return self._run(s.send(buf, self._ms or None, n))
+        if s.tx is None or s.kind != TCP:
+            return self._run(s.send(buf, self._ms or None, n))
+        k = s.write(buf, n)        # into the transmit ring: no task, nothing allocated
+        if k < n:
+            if self._ms == 0:
+                return k or None   # non-blocking: what fit, None for none (as a stream)
+            self._run(self._rest(s, buf, k, n))
+        return n
+
+    def _rest(self, s, buf, off, n):
+        # The ring is full: wait for the I/O task to free room (it sets the socket's event as
+        # each chunk is accepted), within one deadline for the whole write.
+        clock = self._m.sched.clock
+        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+        while True:
+            off += s.write(buf, n - off, off)
+            if off == n:
+                break
+            yield self._wait(s, clock, end)
+
+    def _wait(self, s, clock, end):
+        if s.err is not None:
+            raise s.err
+        left = ticks_diff(end, clock.ticks_ms())
+        if left <= 0:
+            raise TimedOut(ETIMEDOUT, 'send timed out')
+        s.ev.clear()
+        yield s.ev.wait(left)
 
     send = write
 
@@ -78,6 +116,8 @@ class Socket(object):
         want = len(buf) if n is None else n
         if self._ms == 0:
             if not s.available():
+                self._run(self._pass())    # the modem's tasks take a step, nothing waited for
+            if not s.available():
                 return None
             return self._run(s.recv_into(buf, 0, want))
         return self._run(self._fill(s, buf, want))
@@ -93,6 +133,10 @@ class Socket(object):
                 break
             got += n
         raise Return(got)
+
+    def _pass(self):
+        # a deadline already due: the scheduler runs what is ready, then ends this at once
+        yield self._m.sched.sleep_ms(0)
 
     def read(self, n=-1):
         if n < 0:
@@ -130,9 +174,21 @@ class Socket(object):
                 return bytes(out)
 
     def close(self):
-        if self._s is not None:
-            self._run(self._s.close())
+        s = self._s
+        if s is not None:
             self._s = None
+            self._run(self._close(s))
+
+    def _close(self, s):
+        # bytes still in the transmit ring go out first, as a host stack's close sends them
+        clock = self._m.sched.clock
+        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+        try:
+            while s.tlen and s.state == OPEN:
+                yield self._wait(s, clock, end)
+        except OSError:
+            pass                    # lost with the connection, or never accepted: close anyway
+        yield s.close()
 
 
 class _Module(object):

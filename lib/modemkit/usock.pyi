@@ -2,7 +2,8 @@
 from typing import Any, List, Optional, Tuple, Union
 
 from modemkit.sched import Return as Return
-from modemkit.sock import EIO as EIO, NetError as NetError, TCP as TCP, TimedOut as TimedOut, UDP as UDP
+from modemkit.sock import EIO as EIO, ETIMEDOUT as ETIMEDOUT, NetError as NetError, OPEN as OPEN, TCP as TCP, TimedOut as TimedOut, UDP as UDP
+from modemkit.port import ticks_add as ticks_add, ticks_diff as ticks_diff
 
 AF_INET: int
 SOCK_STREAM: int
@@ -13,6 +14,7 @@ SOL_SOCKET: int
 SO_REUSEADDR: int
 error = OSError
 timeout = TimedOut
+WRITE_MS: int
 
 class Socket:
     def __init__(self, modem: Any, kind: int = ...) -> None: ...
@@ -20,7 +22,7 @@ class Socket:
     def setblocking(self, flag: bool) -> None: ...
     def setsockopt(self, *args: Any) -> None: ...
     def connect(self, addr: Tuple[str, int]) -> None: ...
-    def write(self, buf: Union[bytes, bytearray, memoryview], n: Optional[int] = None) -> int: ...
+    def write(self, buf: Union[bytes, bytearray, memoryview], n: Optional[int] = None) -> Optional[int]: ...
     send = write
     def sendall(self, buf: Union[bytes, bytearray, memoryview]) -> None: ...
     def sendto(self, buf: Union[bytes, bytearray, memoryview], addr: Tuple[str, int]) -> int: ...
