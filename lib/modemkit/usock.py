@@ -14,8 +14,9 @@ buffer; no task or generator is made, so such a write allocates nothing. Queued 
 while the scheduler runs: in any later blocking call on a usock socket (a read, a write that
 finds the ring full, close, which sends them first), and a little in each non-blocking read (a
 pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
-until the rest fits, at most the socket's timeout (WRITE_MS without one), then TimedOut. Other
-dialects and UDP send each write before returning, as `Socket.send` does.
+pass by pass, also without a task, until the rest fits, at most the socket's timeout (WRITE_MS
+without one), then TimedOut. Other dialects and UDP send each write before returning, as
+`Socket.send` does.
 """
 import sys
 
@@ -76,28 +77,26 @@ class Socket(object):
         if k < n:
             if self._ms == 0:
                 return k or None   # non-blocking: what fit, None for none (as a stream)
-            self._run(self._rest(s, buf, k, n))
+            if self._m.sched.cur is not None:
+                raise NetError(EIO, 'blocking socket call from inside a task')
+            self._room(s, buf, k, n)
         return n
 
-    def _rest(self, s, buf, off, n):
-        # The ring is full: wait for the I/O task to free room (it sets the socket's event as
-        # each chunk is accepted), within one deadline for the whole write.
-        clock = self._m.sched.clock
+    def _room(self, s, buf, off, n):
+        # The ring is full: run the scheduler pass by pass (no task, nothing allocated) while
+        # the I/O task frees room, within one deadline for the whole write. A pass idles at
+        # most until the soonest deadline of a task, or until the UART has bytes; the I/O task
+        # waits with a timeout while it sends, so each pass ends; run_once() False means no task
+        # can ever move again.
+        sched = self._m.sched
+        clock = sched.clock
         end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
         while True:
             off += s.write(buf, n - off, off)
             if off == n:
-                break
-            yield self._wait(s, clock, end)
-
-    def _wait(self, s, clock, end):
-        if s.err is not None:
-            raise s.err
-        left = ticks_diff(end, clock.ticks_ms())
-        if left <= 0:
-            raise TimedOut(ETIMEDOUT, 'send timed out')
-        s.ev.clear()
-        yield s.ev.wait(left)
+                return
+            if ticks_diff(end, clock.ticks_ms()) <= 0 or not sched.run_once():
+                raise TimedOut(ETIMEDOUT, 'send timed out')
 
     send = write
 
@@ -177,18 +176,15 @@ class Socket(object):
         s = self._s
         if s is not None:
             self._s = None
-            self._run(self._close(s))
-
-    def _close(self, s):
-        # bytes still in the transmit ring go out first, as a host stack's close sends them
-        clock = self._m.sched.clock
-        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
-        try:
-            while s.tlen and s.state == OPEN:
-                yield self._wait(s, clock, end)
-        except OSError:
-            pass                    # lost with the connection, or never accepted: close anyway
-        yield s.close()
+            # bytes still in the transmit ring go out first, as a host stack's close sends
+            # them; on an error or the deadline they are dropped with the connection
+            sched = self._m.sched
+            clock = sched.clock
+            end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+            while s.tlen and s.state == OPEN and s.err is None and sched.cur is None \
+                    and ticks_diff(end, clock.ticks_ms()) > 0 and sched.run_once():
+                pass
+            self._run(s.close())
 
 
 class _Module(object):
