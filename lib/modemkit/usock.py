@@ -12,8 +12,8 @@ Writes, on dialects with a transmit ring (Quectel, Telit): bytes that fit the so
 queued there and the call returns at once, as a host stack returns once bytes are in its send
 buffer; no task or generator is made, so such a write allocates nothing. Queued bytes go out
 while the scheduler runs: in any later blocking call on a usock socket (a read, a write that
-finds the ring full, close, which sends them first), and a little in each non-blocking read (a
-pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
+finds the ring full, flush(), close(), which sends them first), and a little in each
+non-blocking read (a pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
 pass by pass, also without a task, until the rest fits, at most the socket's timeout (WRITE_MS
 without one), then TimedOut. Other dialects and UDP send each write before returning, as
 `Socket.send` does.
@@ -172,17 +172,35 @@ class Socket(object):
             if one[0] == 10:
                 return bytes(out)
 
+    def flush(self):
+        """Run the scheduler until the module has accepted every queued byte (no task, nothing
+        allocated); TimedOut after the socket's timeout (WRITE_MS without one)."""
+        if not self._drain(self._open()):
+            raise TimedOut(ETIMEDOUT, 'send timed out')
+
+    def _drain(self, s):
+        # False if the deadline passed or no task can move; errors are the socket's
+        sched = self._m.sched
+        if sched.cur is not None:
+            raise NetError(EIO, 'blocking socket call from inside a task')
+        clock = sched.clock
+        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+        while s.tlen and s.state == OPEN:
+            if s.err is not None:
+                raise s.err
+            if ticks_diff(end, clock.ticks_ms()) <= 0 or not sched.run_once():
+                return False
+        return True
+
     def close(self):
         s = self._s
         if s is not None:
             self._s = None
             # bytes still in the transmit ring go out first, as a host stack's close sends
             # them; on an error or the deadline they are dropped with the connection
-            sched = self._m.sched
-            clock = sched.clock
-            end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
-            while s.tlen and s.state == OPEN and s.err is None and sched.cur is None \
-                    and ticks_diff(end, clock.ticks_ms()) > 0 and sched.run_once():
+            try:
+                self._drain(s)
+            except OSError:
                 pass
             self._run(s.close())
 
