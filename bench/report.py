@@ -57,7 +57,11 @@ def peer_rows(doc):
                          'umqtt.simple over the socket shim', 'bytes'))
     rows += [
         ('heap allocated per QoS 0 publish', 'alloc_bytes_per_publish.modemkit',
-         'alloc_bytes_per_publish.umqtt_simple', 'umqtt.simple over the socket shim', 'bytes'),
+         'alloc_bytes_per_publish.umqtt_simple_usock', 'umqtt.simple over the socket shim',
+         'bytes'),
+        ('heap allocated per QoS 0 publish', 'alloc_bytes_per_publish.modemkit',
+         'alloc_bytes_per_publish.umqtt_simple_counting_socket',
+         'umqtt.simple alone (counting socket)', 'bytes'),
         ('one task switch', 'switch_us.modemkit', 'switch_us.asyncio', 'MicroPython asyncio',
          'µs'),
         ('heap per suspended task', 'task_bytes.modemkit', 'task_bytes.asyncio',
@@ -125,16 +129,25 @@ def markdown(doc):
             continue
         out.append('| %s (%s) | %s | %s | %s | %s |' % (label, unit, _f(a), peer, _f(b),
                                                        _f(_ratio(a, b), 2)))
-    null = _m(doc, 'alloc_bytes_per_publish.umqtt_simple', 'null_socket_bytes_per_publish')
+    own = _v(doc, 'alloc_bytes_per_publish.umqtt_simple_counting_socket')
+    shim = _v(doc, 'alloc_bytes_per_publish.umqtt_simple_usock')
     by_task = _m(doc, 'alloc_bytes_per_publish.modemkit', 'bytes_per_publish_by_task')
-    if null is not None and null >= 0:
-        out += ['', 'Per publish, umqtt.simple itself allocates %s bytes (the same publishes into '
-                'a socket object that only counts bytes); the rest of its figure is modemkit\'s '
-                'socket shim, which runs the scheduler to completion for each of the 4 socket '
-                'writes a publish makes.%s' % (_f(null), (' modemkit\'s own bytes per publish, '
-                'by task: %s.' % ', '.join('%s %s' % (
-                    'the publishing loop' if t == 'main' else t, _f(b))
-                    for t, b in sorted(by_task.items()))) if by_task else '')]
+    if own is not None and shim is not None:
+        out += ['', 'What each allocation figure includes (GC off around %s QoS 0 publishes of a '
+                '64-byte payload to a 20-byte topic): modemkit\'s, its client, socket, AT '
+                'channel and scheduler over a pty to the emulated Quectel until the module '
+                'accepted every byte; umqtt.simple over the socket shim (%s), the same plus '
+                'umqtt.simple and `modemkit.usock` in place of modemkit\'s client (a write that '
+                'fits the transmit ring is queued without running the scheduler, one that finds '
+                'it full runs the scheduler pass by pass without a task); umqtt.simple alone '
+                '(%s), its %s socket writes per publish going into an object that only counts '
+                'them.%s' % (
+                    _f(_m(doc, 'alloc_bytes_per_publish.modemkit', 'publishes')), _f(shim),
+                    _f(own), _f(int(_m(doc, 'alloc_bytes_per_publish.umqtt_simple_counting_socket',
+                                       'socket_writes_per_publish') or 0)),
+                    (' modemkit\'s own bytes per publish, by task: %s.' % ', '.join(
+                        '%s %s' % ('the publishing loop' if t == 'main' else t, _f(b))
+                        for t, b in sorted(by_task.items()))) if by_task else '')]
     for label, mk, pk, peer, unit in peer_rows(doc):
         for k in (mk, pk):
             above = _m(doc, k, 'failed_above')
@@ -295,17 +308,23 @@ def explain(doc, key, score):
             rest = per - line_ms - t_ms
             return ('one AT send command per %d-byte chunk (the socket\'s transmit ring): the '
                     'chunk must cross the line before the module answers, and the module waits '
-                    'the %d ms turnaround before every final result code, so the measured %.1f '
-                    'ms per chunk are %.1f ms of line time, %d ms of turnaround and %.1f ms of '
-                    'host and emulator latency (prompt round trip, pty). The turnaround is paid '
+                    'the %d ms turnaround before every final result code. Of the measured %.1f '
+                    'ms per chunk, a model (not a measurement: line time computed from the '
+                    'chunk\'s bytes and the baud rate, the turnaround as the emulator is set, '
+                    'the rest called latency) gives %.1f ms of line time, %d ms of turnaround '
+                    'and %.1f ms of host and emulator latency (prompt round trip, pty). The '
+                    'turnaround is paid '
                     'per exchange, so fewer exchanges per byte (a bigger ring, up to the '
                     'command\'s maximum) is what raises it most; at 115200 baud the same '
                     'turnaround is a smaller share of the chunk\'s 8x longer line time.%s'
                     % (c, t_ms, per, line_ms, t_ms, rest, more))
         return ('one AT read command per %d-byte fetch (what fits the socket\'s receive ring): '
-                'the module sends the data at once (%.1f ms on the line) but holds the final OK '
-                'for the %d ms turnaround, so the measured %.1f ms per fetch are the turnaround '
-                'plus %.1f ms of host and emulator latency, the data crossing meanwhile. The '
+                'the module sends the data at once (%.1f ms on the line, modelled) but holds the '
+                'final OK '
+                'for the %d ms turnaround. Of the measured %.1f ms per fetch, a model (not a '
+                'measurement: line time from the bytes and the baud rate, the turnaround as '
+                'the emulator is set, the rest called latency) gives the turnaround plus %.1f '
+                'ms of host and emulator latency, the data crossing meanwhile. The '
                 'turnaround is paid per fetch, so fewer fetches per byte (a bigger receive '
                 'ring, up to the read command\'s maximum) is what raises it most.%s'
                 % (c, line_ms, t_ms, per, per - max(t_ms, line_ms), more))

@@ -7,11 +7,22 @@ existing MicroPython libraries (umqtt.simple, requests) that `import socket`:
 
 Each call runs the scheduler (the modem's tasks keep working) until the operation ends or its
 timeout passes; call them from plain code, not from inside a task.
+
+Writes, on dialects with a transmit ring (Quectel, Telit): bytes that fit the socket's ring are
+queued there and the call returns at once, as a host stack returns once bytes are in its send
+buffer; no task or generator is made, so such a write allocates nothing. Queued bytes go out
+while the scheduler runs: in any later blocking call on a usock socket (a read, a write that
+finds the ring full, flush(), close(), which sends them first), and a little in each
+non-blocking read (a pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
+pass by pass, also without a task, until the rest fits, at most the socket's timeout (WRITE_MS
+without one), then TimedOut. Other dialects and UDP send each write before returning, as
+`Socket.send` does.
 """
 import sys
 
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Return
-from modemkit.sock import TCP, UDP, TimedOut, NetError, EIO
+from modemkit.sock import TCP, UDP, OPEN, TimedOut, NetError, EIO, ETIMEDOUT
 
 AF_INET = 2
 SOCK_STREAM = 1
@@ -22,6 +33,7 @@ SOL_SOCKET = 1
 SO_REUSEADDR = 4
 error = OSError
 timeout = TimedOut
+WRITE_MS = 60000           # a blocking write or close waits at most this for the ring to empty
 
 
 class Socket(object):
@@ -59,7 +71,32 @@ class Socket(object):
         if isinstance(buf, str):
             buf = buf.encode()     # MicroPython streams accept text; so does this one
         n = len(buf) if n is None else n
-        return self._run(s.send(buf, self._ms or None, n))
+        if s.tx is None or s.kind != TCP:
+            return self._run(s.send(buf, self._ms or None, n))
+        k = s.write(buf, n)        # into the transmit ring: no task, nothing allocated
+        if k < n:
+            if self._ms == 0:
+                return k or None   # non-blocking: what fit, None for none (as a stream)
+            if self._m.sched.cur is not None:
+                raise NetError(EIO, 'blocking socket call from inside a task')
+            self._room(s, buf, k, n)
+        return n
+
+    def _room(self, s, buf, off, n):
+        # The ring is full: run the scheduler pass by pass (no task, nothing allocated) while
+        # the I/O task frees room, within one deadline for the whole write. A pass idles at
+        # most until the soonest deadline of a task, or until the UART has bytes; the I/O task
+        # waits with a timeout while it sends, so each pass ends; run_once() False means no task
+        # can ever move again.
+        sched = self._m.sched
+        clock = sched.clock
+        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+        while True:
+            off += s.write(buf, n - off, off)
+            if off == n:
+                return
+            if ticks_diff(end, clock.ticks_ms()) <= 0 or not sched.run_once():
+                raise TimedOut(ETIMEDOUT, 'send timed out')
 
     send = write
 
@@ -78,6 +115,8 @@ class Socket(object):
         want = len(buf) if n is None else n
         if self._ms == 0:
             if not s.available():
+                self._run(self._pass())    # the modem's tasks take a step, nothing waited for
+            if not s.available():
                 return None
             return self._run(s.recv_into(buf, 0, want))
         return self._run(self._fill(s, buf, want))
@@ -93,6 +132,10 @@ class Socket(object):
                 break
             got += n
         raise Return(got)
+
+    def _pass(self):
+        # a deadline already due: the scheduler runs what is ready, then ends this at once
+        yield self._m.sched.sleep_ms(0)
 
     def read(self, n=-1):
         if n < 0:
@@ -129,10 +172,37 @@ class Socket(object):
             if one[0] == 10:
                 return bytes(out)
 
+    def flush(self):
+        """Run the scheduler until the module has accepted every queued byte (no task, nothing
+        allocated); TimedOut after the socket's timeout (WRITE_MS without one)."""
+        if not self._drain(self._open()):
+            raise TimedOut(ETIMEDOUT, 'send timed out')
+
+    def _drain(self, s):
+        # False if the deadline passed or no task can move; errors are the socket's
+        sched = self._m.sched
+        if sched.cur is not None:
+            raise NetError(EIO, 'blocking socket call from inside a task')
+        clock = sched.clock
+        end = ticks_add(clock.ticks_ms(), self._ms or WRITE_MS)
+        while s.tlen and s.state == OPEN:
+            if s.err is not None:
+                raise s.err
+            if ticks_diff(end, clock.ticks_ms()) <= 0 or not sched.run_once():
+                return False
+        return True
+
     def close(self):
-        if self._s is not None:
-            self._run(self._s.close())
+        s = self._s
+        if s is not None:
             self._s = None
+            # bytes still in the transmit ring go out first, as a host stack's close sends
+            # them; on an error or the deadline they are dropped with the connection
+            try:
+                self._drain(s)
+            except OSError:
+                pass
+            self._run(s.close())
 
 
 class _Module(object):
