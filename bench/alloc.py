@@ -70,11 +70,10 @@ def run(ctx):
     results[keys['umqtt_simple_usock']] = figure(
         round(got['umqtt_simple_usock'], 2), 'bytes/publish', dict(
             umqtt, includes='umqtt.simple and everything under it on the same Quectel driver as '
-                            'modemkit\'s figure: modemkit.usock (a write that fits the socket\'s '
-                            'transmit ring is queued without running the scheduler; one that '
-                            'finds it full runs the scheduler pass by pass, without a task, '
-                            'until it fits), the modem\'s I/O task and AT exchanges; the span '
-                            'ends when the module has accepted every byte (one wait in a task)'))
+                            'modemkit\'s figure: modemkit.usock (each blocking write puts its '
+                            'bytes in the socket\'s transmit ring and runs the scheduler pass '
+                            'by pass, without a task, until the module has accepted them), the '
+                            'modem\'s I/O task and AT exchanges'))
     results[keys['umqtt_simple_counting_socket']] = figure(
         round(got['umqtt_simple_counting_socket'], 2), 'bytes/publish', dict(
             dict((k, v) for k, v in umqtt.items() if k not in (

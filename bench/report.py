@@ -137,9 +137,9 @@ def markdown(doc):
                 '64-byte payload to a 20-byte topic): modemkit\'s, its client, socket, AT '
                 'channel and scheduler over a pty to the emulated Quectel until the module '
                 'accepted every byte; umqtt.simple over the socket shim (%s), the same plus '
-                'umqtt.simple and `modemkit.usock` in place of modemkit\'s client (a write that '
-                'fits the transmit ring is queued without running the scheduler, one that finds '
-                'it full runs the scheduler pass by pass without a task); umqtt.simple alone '
+                'umqtt.simple and `modemkit.usock` in place of modemkit\'s client (each write runs '
+                'the scheduler pass by pass, without a task, until the module has accepted it); '
+                'umqtt.simple alone '
                 '(%s), its %s socket writes per publish going into an object that only counts '
                 'them.%s' % (
                     _f(_m(doc, 'alloc_bytes_per_publish.modemkit', 'publishes')), _f(shim),

@@ -8,15 +8,14 @@ existing MicroPython libraries (umqtt.simple, requests) that `import socket`:
 Each call runs the scheduler (the modem's tasks keep working) until the operation ends or its
 timeout passes; call them from plain code, not from inside a task.
 
-Writes, on dialects with a transmit ring (Quectel, Telit): bytes that fit the socket's ring are
-queued there and the call returns at once, as a host stack returns once bytes are in its send
-buffer; no task or generator is made, so such a write allocates nothing. Queued bytes go out
-while the scheduler runs: in any later blocking call on a usock socket (a read, a write that
-finds the ring full, flush(), close(), which sends them first), and a little in each
-non-blocking read (a pass of the scheduler, nothing waited for). A write that finds the ring full runs the scheduler
-pass by pass, also without a task, until the rest fits, at most the socket's timeout (WRITE_MS
-without one), then TimedOut. Other dialects and UDP send each write before returning, as
-`Socket.send` does.
+Writes, on dialects with a transmit ring (Quectel, Telit): the bytes go into the socket's ring
+and the scheduler runs pass by pass, without a task or generator (so a write allocates nothing
+the modem's own tasks do not), until the module has accepted them, at most the socket's timeout
+(WRITE_MS without one), then TimedOut. A blocking write returns only then, as Socket.send does:
+with no stack running in the background, bytes left in the ring would wait for the next call
+(a publish followed by time.sleep would leave the broker without it). A non-blocking socket
+(settimeout(0)) queues what fits and returns; its bytes go out in later calls, flush() or
+close(). Other dialects and UDP send each write through Socket.send.
 """
 import sys
 
@@ -74,12 +73,13 @@ class Socket(object):
         if s.tx is None or s.kind != TCP:
             return self._run(s.send(buf, self._ms or None, n))
         k = s.write(buf, n)        # into the transmit ring: no task, nothing allocated
+        if self._ms == 0:
+            return k or None       # non-blocking: what fit, None for none (as a stream)
+        if self._m.sched.cur is not None:
+            raise NetError(EIO, 'blocking socket call from inside a task')
         if k < n:
-            if self._ms == 0:
-                return k or None   # non-blocking: what fit, None for none (as a stream)
-            if self._m.sched.cur is not None:
-                raise NetError(EIO, 'blocking socket call from inside a task')
             self._room(s, buf, k, n)
+        self.flush()
         return n
 
     def _room(self, s, buf, off, n):

@@ -1,6 +1,7 @@
-"""modemkit.usock's writes on a dialect with a transmit ring (Quectel): bytes that fit the ring
-are queued without running the scheduler; flush(), a full ring and close() send them, in order,
-to a real TCP echo server through the emulated module."""
+"""modemkit.usock's writes on a dialect with a transmit ring (Quectel), to a real TCP echo server
+through the emulated module: a blocking write returns once the module has accepted its bytes
+(nothing is left in the ring for a caller that then sleeps); a non-blocking one queues them
+without running the scheduler, and flush() or close() send them, in order."""
 import time
 
 from rig import Rig
@@ -34,14 +35,26 @@ def wait_received(server, n, timeout_s=10.0):
     return bytes(server.received)
 
 
-def test_a_write_that_fits_is_queued_and_flush_sends_it(tcp_echo_server):
+def test_a_blocking_write_returns_once_the_module_accepted_it(tcp_echo_server):
     rig, s = connected(tcp_echo_server)
+    passes = counting_passes(rig)
+    assert s.write(b'x' * 100) == 100
+    assert passes[0] > 0 and s._s.tlen == 0      # sent before the call returned
+    assert wait_received(tcp_echo_server, 100) == b'x' * 100   # with no further call
+    assert s.read(100) == b'x' * 100
+    s.close()
+
+
+def test_a_non_blocking_write_is_queued_and_flush_sends_it(tcp_echo_server):
+    rig, s = connected(tcp_echo_server)
+    s.settimeout(0)
     passes = counting_passes(rig)
     assert s.write(b'a' * 100) == 100
     assert s.write(bytearray(b'bcd'), 2) == 2
     assert passes[0] == 0                       # the scheduler did not run
     assert s._s.tlen == 102                     # the bytes wait in the ring
     assert tcp_echo_server.received == b''
+    s.settimeout(None)
     s.flush()
     assert passes[0] > 0
     assert s._s.tlen == 0
@@ -54,8 +67,10 @@ def test_a_write_larger_than_the_ring_and_close_send_every_byte(tcp_echo_server)
     data = bytes(bytearray(i % 251 for i in range(5000)))
     assert s.write(data) == 5000               # waits for room pass by pass, then returns
     assert s._s.tlen <= 256
+    assert s._s.tlen == 0
+    s.settimeout(0)
     for i in range(3):
-        assert s.write(b'tail%d' % i) == 5
+        assert s.write(b'tail%d' % i) == 5     # queued
     s.close()                                   # sends what is queued, then closes
     want = data + b'tail0tail1tail2'
     assert wait_received(tcp_echo_server, len(want)) == want
