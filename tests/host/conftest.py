@@ -214,8 +214,8 @@ class SntpServer:
             secs, frac = int(now), int((now % 1) * (1 << 32))
             reply = struct.pack('!BBbb11I', 0x24, 2, 6, -20, 0, 0, 0, secs, frac,
                                 *struct.unpack('!II', data[40:48]), secs, frac, secs, frac)
+            self.requests += 1         # before the reply: a client that has it sees the count
             self.sock.sendto(reply, addr)
-            self.requests += 1
 
     def close(self):
         self._stop.set()

@@ -2,7 +2,8 @@
 Telit modules on consecutive ports, scripts run under CPython): a wave in which a batch of
 modules refuses the tool's login passes the failure threshold and stops the run; `--resume`
 finishes the rest without touching the modules already done; a new version that does not start
-is stopped at its canary wave with every module back on the previous one."""
+is stopped at its canary wave with every module back on the previous one. Each test starts a
+fleet of its own, so that none depends on what another left behind."""
 
 import json
 import re
@@ -82,21 +83,29 @@ class SimFleet:
         self.proc.stdout.close()
 
 
-@pytest.fixture(scope='module')
-def sim():
-    f = SimFleet(N)
+@pytest.fixture
+def fleet():
+    """fleet(n, bad=()): a fleet of n provisioned modules, those in `bad` with a TCPATRUN
+    password the tool does not know; stopped after the test."""
+    started = []
+
+    def make(n, bad=()):
+        f = SimFleet(n)
+        started.append(f)
+        for i in range(n):
+            f.provision(i, 'a-wrong-batch' if i in bad else PASSWORD)
+        return f
     try:
-        for i in range(N):
-            f.provision(i, 'a-wrong-batch' if i in BAD else PASSWORD)
-        yield f
+        yield make
     finally:
-        f.close()
+        for f in started:
+            f.close()
 
 
 def run_upgrade(tmp_path, sim, app, version, *extra, capsys=None):
     targets = tmp_path / 'targets'
     targets.write_text(''.join(f'm{i:02d} 127.0.0.1:{sim.atrun_port(i)} automatic\n'
-                               for i in range(N)))
+                               for i in range(sim.n)))
     argv = [str(app), '--board', str(beacon_board(tmp_path)), '--version', version,
             '--targets', str(targets), '--parallel', '12', '--healthy-s', '1',
             '--crash-delay-s', '0.2', '--max-tries', '2', '--confirm-s', '30',
@@ -109,13 +118,18 @@ def entries(path):
     return {d['name']: d for d in json.loads(path.read_text())}
 
 
-def test_fleet_host_serves_every_module_on_its_own_port(sim):
-    for i in (0, N // 2, N - 1):
-        got = at(sim.base + i, 'ATE0', 'AT+CGSN')
-        assert any(f'35{i:013d}' in str(line) for line in got), got
+def test_fleet_host_serves_every_module_on_its_own_port():
+    sim = SimFleet(N)
+    try:
+        for i in (0, N // 2, N - 1):
+            got = at(sim.base + i, 'ATE0', 'AT+CGSN')
+            assert any(f'35{i:013d}' in str(line) for line in got), got
+    finally:
+        sim.close()
 
 
-def test_threshold_stops_a_broken_wave_and_resume_finishes_the_rest(sim, tmp_path, capsys):
+def test_threshold_stops_a_broken_wave_and_resume_finishes_the_rest(fleet, tmp_path, capsys):
+    sim = fleet(N, BAD)
     report = tmp_path / 'report.json'
     code, out = run_upgrade(tmp_path, sim, APPS / 'beacon', '1.0', '--canary', '5',
                             '--max-failure-rate', '0.25', '--report', str(report),
@@ -162,8 +176,13 @@ def test_threshold_stops_a_broken_wave_and_resume_finishes_the_rest(sim, tmp_pat
     assert all(sim.enabled(i).group(1) == 'a_boot.py' for i in (15, 26, 40, N - 1))
 
 
-def test_a_version_that_does_not_start_stops_at_its_canary(sim, tmp_path, capsys):
-    # after the test above every module runs beacon 1.0 from slot a
+def test_a_version_that_does_not_start_stops_at_its_canary(fleet, tmp_path, capsys):
+    n = 8
+    sim = fleet(n)
+    code, out = run_upgrade(tmp_path, sim, APPS / 'beacon', '1.0', '--report',
+                            str(tmp_path / 'first.json'), '--quiet', capsys=capsys)
+    assert code == 0 and f'{n} modules: {n} upgraded' in out.out, out.err
+    # every module runs beacon 1.0 from slot a
     report = tmp_path / 'broken.json'
     t0 = time.monotonic()
     code, out = run_upgrade(tmp_path, sim, APPS / 'broken', '2.0-broken', '--canary', '4',
@@ -171,13 +190,13 @@ def test_a_version_that_does_not_start_stops_at_its_canary(sim, tmp_path, capsys
                             capsys=capsys)
     assert code == 3, out.err
     got = entries(report)
-    outcomes = [got[f'm{i:02d}']['outcome'] for i in range(N)]
+    outcomes = [got[f'm{i:02d}']['outcome'] for i in range(n)]
     assert outcomes[:4] == ['rolled-back'] * 4, out.out
-    assert outcomes[4:] == ['pending'] * (N - 4)
+    assert outcomes[4:] == ['pending'] * (n - 4)
     assert 'broken on purpose' in got['m00']['crash']
     assert '[m00]' not in out.err               # --quiet: one line per wave
     assert 'wave 1/' in out.err and 'stopped after wave 1: 4 of 4' in out.err
-    assert all(sim.enabled(i).group(1) == 'a_boot.py' for i in (0, 3, 4, N - 1))
+    assert all(sim.enabled(i).group(1) == 'a_boot.py' for i in (0, 3, 4, n - 1))
     assert time.monotonic() - t0 < 60
 
 
