@@ -4,7 +4,7 @@ full, refused long messages, and +CMS ERROR codes as SmsError."""
 import pytest
 
 from modemkit.sched import Return
-from modemkit.sms import Sms, SmsError
+from modemkit.sms import Sms, SmsError, SmsFull
 
 from rig import Rig
 
@@ -125,3 +125,53 @@ def test_wavecom_data_mode_holds_sms_on_the_sim(tcp_echo_server):
 
     got, early, text = rig.run(main())
     assert got == data and early is None and text == 'while online'
+
+
+@pytest.mark.parametrize('dialect', DIALECTS)
+def test_full_store_typed_error_then_receiving_again(dialect):
+    """The application fills the SIM with AT+CMGW: the next write is SmsFull (+CMS ERROR: 322);
+    a message arriving meanwhile is not stored (it waits at the centre, no +CMTI); deleting
+    frees a slot and it comes. A stored message is sent with AT+CMSS; other codes keep theirs."""
+    rig, sms = rig_with_sms(dialect, inbox=2)
+    rig.sim.config['sms_slots'] = 3
+    rig.sim.sms_store = None                       # the store with 3 slots
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        yield rig.sched.sleep_ms(2000)
+        out = {'empty': (yield sms.memory())}
+        written = []
+        for i in range(4):
+            try:
+                written.extend((yield sms.write(ECHO, 'later %d' % i)))
+            except SmsFull as e:
+                out['full'] = (i, e.code, isinstance(e, SmsError))
+                break
+        out['memory'] = yield sms.memory()
+        rig.sim.deliver_sms(MOBILE, 'while full')
+        out['held'] = yield sms.recv(3000)
+        yield sms.delete(written[1])
+        m = yield sms.recv(30000)
+        out['after'] = m.text
+        out['mr'] = yield sms.send_stored(written[0])
+        m = yield sms.recv(30000)
+        out['echo'] = (m.sender, m.text)
+        for index in (written[0], written[2]):
+            yield sms.delete(index)
+        try:
+            yield sms.send_stored(written[0])
+        except SmsError as e:
+            out['gone'] = (type(e).__name__, e.code)
+        out['end'] = yield sms.memory()
+        raise Return(out)
+
+    out = rig.run(main())
+    assert out['empty'] == (0, 3)
+    assert out['full'] == (3, 322, True)
+    assert out['memory'] == (3, 3)
+    assert out['held'] is None
+    assert out['after'] == 'while full'
+    assert out['mr'] >= 0 and out['echo'] == (ECHO, 'later 0')
+    assert out['gone'] == ('SmsError', 321)
+    assert out['end'] == (0, 3)
+    assert [e['user_data'] for e in rig.sim.sms_out] == ['later 0']
