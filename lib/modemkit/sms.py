@@ -23,10 +23,10 @@ reconnects; with QoS 1 nothing is lost). None (the default) waits for the sessio
 While SMS commands run, the Wavecom port is lent to them (`modem.hold` is 'sms'), so a socket
 opened meanwhile waits for them instead of having its data mode take their command bytes.
 
-The SIM's store: write() stores an SMS-SUBMIT (AT+CMGW, "STO UNSENT"), send_stored() sends it
-(AT+CMSS), delete() frees a slot, memory() says (used, total) (AT+CPMS?). A full store makes
-write() raise SmsFull (+CMS ERROR: 322); a message arriving for a full SIM is not stored and
-not indicated (the network keeps it, 23.040 s3.3.2) until a slot frees, when it comes as usual.
+The SIM's store (modemkit.smsstore, loaded only by what uses it): write() stores a message
+(AT+CMGW), send_stored() sends it (AT+CMSS), delete(), memory(). A full store makes write()
+raise SmsFull (+CMS ERROR: 322); a message arriving for a full SIM is not stored and not
+indicated (the network keeps it, 23.040 s3.3.2) until a slot frees, when it comes as usual.
 The receiving task reads and deletes only received messages (stat 0 and 1 in AT+CMGL).
 
 Memory and overflow: the inbox holds `inbox` messages; while it is full nothing more is read,
@@ -43,6 +43,8 @@ _HEX = bytearray(b'0123456789ABCDEF')
 _CMTI = b'+CMTI:'
 _CMGR = b'+CMGR:'
 _CMGL = b'+CMGL:'
+_CMGS = b'+CMGS:'
+_CMGW = b'+CMGW:'
 
 
 class SmsError(Exception):
@@ -122,7 +124,6 @@ class Sms(object):
         self._sink = 0                   # 0 none, 1 read a PDU, 2 discard (a listing), 3 bad
         self._rc = at.Cmd(size=24, timeout_ms=5000)
         self._sc = at.Cmd(size=16, timeout_ms=60000, prompt=at.PROMPT_GT)
-        self._uc = at.Cmd(size=24, timeout_ms=60000)   # the application's own exchanges
         self._ref = 0
         self._sending = False
         self._ok = False                 # PDU mode and indications set up
@@ -383,31 +384,13 @@ class Sms(object):
         r = yield self._send(number, smspdu.DATA8, bytearray(data), timeout_ms)
         raise Return(r)
 
-    def write(self, number, text, timeout_ms=10000):
-        """Store a text for `number` in the SIM (AT+CMGW, "STO UNSENT"; parts as send()).
-        Returns the index of each part; SmsFull when the store has no free slot (parts
-        written before stay: delete() them)."""
-        alpha, body = smspdu.text_body(text)
-        r = yield self._send(number, alpha, body, timeout_ms, b'AT+CMGW=')
-        raise Return(r)
-
-    def send_stored(self, index, timeout_ms=60000):
-        """Send the message stored at `index` (AT+CMSS, 27.005 s3.5.2); it stays stored.
-        Returns its message reference."""
-        r = yield self._user('AT+CMSS=%d' % index, timeout_ms)
-        raise Return(r.num(0, 0, -1) if r.nlines else -1)
-
-    def delete(self, index, timeout_ms=10000):
-        """Delete the message at `index` (AT+CMGD)."""
-        yield self._user('AT+CMGD=%d' % index, timeout_ms)
-
-    def memory(self, timeout_ms=10000):
-        """(used, total) slots of the store messages are read from (AT+CPMS?)."""
-        r = yield self._user('AT+CPMS?', timeout_ms)
-        raise Return((r.num(0, 1, -1), r.num(0, 2, -1)))
-
-    def _lock(self, timeout_ms):
-        # one application exchange at a time; the receiving task sets PDU mode up first
+    def _send(self, number, alpha, body, timeout_ms, store=False):
+        try:
+            parts = smspdu.split(body, alpha, self.max_parts)
+        except ValueError as e:
+            raise SmsError(-1, str(e))
+        smspdu.address(number)                 # ValueError now, not half-way through
+        # one exchange at a time (inline: a generator less per message, as the heap is tight)
         waited = 0
         while self._sending or not self._ok:
             if waited >= timeout_ms:
@@ -415,22 +398,6 @@ class Sms(object):
             yield self.sched.sleep_ms(50)
             waited += 50
         self._sending = True
-
-    def _user(self, text, timeout_ms):
-        yield self._lock(timeout_ms)
-        try:
-            r = yield self._q(text, timeout_ms, self._uc)
-        finally:
-            self._sending = False
-        raise Return(r)
-
-    def _send(self, number, alpha, body, timeout_ms, how=b'AT+CMGS='):
-        try:
-            parts = smspdu.split(body, alpha, self.max_parts)
-        except ValueError as e:
-            raise SmsError(-1, str(e))
-        smspdu.address(number)                 # ValueError now, not half-way through
-        yield self._lock(timeout_ms)
         try:
             self._ref = (self._ref + 1) & 0xFF
             mrs = []
@@ -440,19 +407,19 @@ class Sms(object):
                     udh = smspdu.concat_header(self._ref, len(parts), seq + 1)
                 ud, udl = smspdu.user_data(parts[seq], alpha, udh)
                 pdu = smspdu.submit(number, ud, udl, smspdu.DCS[alpha], udhi=udh is not None)
-                mr = yield self._submit(pdu, timeout_ms, how)
+                mr = yield self._submit(pdu, timeout_ms, store)
                 mrs.append(mr)
         finally:
             self._sending = False
         raise Return(mrs)
 
-    def _submit(self, pdu, timeout_ms, how):
+    def _submit(self, pdu, timeout_ms, store):
         # AT+CMGS (s3.5.1: answers +CMGS: <mr>) or AT+CMGW (s3.5.3: +CMGW: <index>)
         yield self._free(timeout_ms)
         try:
             c = self._sc
-            c.clear().add(how).add(smspdu.tpdu_length(pdu))
-            c.expect = how[2:7] + b':'         # its answer line, +CMGS: or +CMGW:
+            c.clear().add(b'AT+CMGW=' if store else b'AT+CMGS=').add(smspdu.tpdu_length(pdu))
+            c.expect = _CMGW if store else _CMGS       # its answer line
             c.timeout_ms = timeout_ms
             r = yield self.chan.send(c)
             if r.status == at.PROMPT:
@@ -467,5 +434,5 @@ class Sms(object):
         finally:
             self._back()
         if r.status != at.OK:
-            raise _error(r, how[:7].decode())
+            raise _error(r, 'AT+CMGW' if store else 'AT+CMGS')
         raise Return(r.num(0, 0, -1) if r.nlines else -1)

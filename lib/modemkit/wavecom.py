@@ -400,52 +400,49 @@ class Wavecom(Modem):
 
     def send(self, s, data, n, timeout_ms):
         # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place
-        self.writing += 1
+        self.writing += 1         # end_session() waits for the end of this write
         try:
-            yield self._send(s, data, n)
+            uart = self.chan.uart
+            tx = self._tx
+            cap = len(tx)
+            if isinstance(data, memoryview):
+                data = bytearray(data[:n])     # find() below: bytes or bytearray
+            mv = memoryview(data)
+            e = data.find(_ETX, 0, n)
+            d = data.find(_DLE, 0, n)
+            i = 0
+            while i < n:
+                k = 0
+                while k < cap - 1 and i < n:
+                    j = n
+                    if 0 <= e < j:
+                        j = e
+                    if 0 <= d < j:
+                        j = d
+                    if j > i:
+                        if j - i > cap - k:
+                            j = i + cap - k
+                        tx[k:k + j - i] = mv[i:j]
+                        k += j - i
+                        i = j
+                        continue
+                    tx[k] = 16
+                    if i == e:
+                        tx[k + 1] = 3
+                        e = data.find(_ETX, i + 1, n)
+                    else:
+                        tx[k + 1] = 16
+                        d = data.find(_DLE, i + 1, n)
+                    k += 2
+                    i += 1
+                # nothing holds the module's stream back: let the reader empty the input first
+                while uart.any():
+                    yield
+                if s is not self.sess or not self.flow or self.ending is s:
+                    raise s.err or sock.Closed(sock.ECONNRESET, 'socket 1: session ended')
+                uart.write(tx, k)
         finally:
             self.writing -= 1
-
-    def _send(self, s, data, n):
-        uart = self.chan.uart
-        tx = self._tx
-        cap = len(tx)
-        if isinstance(data, memoryview):
-            data = bytearray(data[:n])     # find() below: bytes or bytearray
-        mv = memoryview(data)
-        e = data.find(_ETX, 0, n)
-        d = data.find(_DLE, 0, n)
-        i = 0
-        while i < n:
-            k = 0
-            while k < cap - 1 and i < n:
-                j = n
-                if 0 <= e < j:
-                    j = e
-                if 0 <= d < j:
-                    j = d
-                if j > i:
-                    if j - i > cap - k:
-                        j = i + cap - k
-                    tx[k:k + j - i] = mv[i:j]
-                    k += j - i
-                    i = j
-                    continue
-                tx[k] = 16
-                if i == e:
-                    tx[k + 1] = 3
-                    e = data.find(_ETX, i + 1, n)
-                else:
-                    tx[k + 1] = 16
-                    d = data.find(_DLE, i + 1, n)
-                k += 2
-                i += 1
-            # nothing holds the module's stream back: let the reader empty the input first
-            while uart.any():
-                yield
-            if s is not self.sess or not self.flow or self.ending is s:
-                raise s.err or sock.Closed(sock.ECONNRESET, 'socket 1: session ended')
-            uart.write(tx, k)
 
     def close(self, s):
         try:

@@ -5,6 +5,7 @@ from mktest import setup
 from modemkit import smspdu
 from modemkit.sched import Return
 from modemkit.sms import Sms, SmsError, SmsFull
+from modemkit.smsstore import SmsStore
 
 # T-RUN s2.3: the digest answer as the mobile reads it (83-octet TPDU, 182 hex characters)
 TRUN_RESPONSE = ('0791934329002000040C9193438686761100158050922102818040D1D1D10011014A756E7261377'
@@ -116,23 +117,24 @@ def test_stored_outgoing_left_alone_and_full_store_typed():
         ('>', b'AT+CMSS=9\r'), ('<', b'\r\n+CMS ERROR: invalid memory index\r\n'),
         ('>', b'AT+CMGD=2\r'), ('<', b'\r\nOK\r\n')])
     sms = Sms(Board(env))
+    st = SmsStore(sms)
     sms.start()
 
     def main():
         m = yield sms.recv(5000)
-        out = [m.sender, (yield sms.memory())]
+        out = [m.sender, (yield st.memory())]
         for _ in range(2):
             try:
-                yield sms.write('+15551234', 'hi')
+                yield st.write('+15551234', 'hi')
             except SmsFull as e:
                 out.append(e.code)
         try:
-            yield sms.send_stored(9)
+            yield st.send_stored(9)
         except SmsFull:
             out.append('full?')
         except SmsError as e:
             out.append(e.code)
-        yield sms.delete(2)
+        yield st.delete(2)
         raise Return(out)
 
     assert env.sched.run(main()) == ['+393468686711', (20, 20), 322, 322, 321]

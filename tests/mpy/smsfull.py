@@ -17,6 +17,7 @@ sys.path.insert(0, sys.argv[1])
 from modemkit import port
 from modemkit.sched import Scheduler
 from modemkit.sms import Sms, SmsError, SmsFull
+from modemkit.smsstore import SmsStore
 
 DIALECT, TTY, ECHO, SENDER = sys.argv[2:6]
 COUNT = int(sys.argv[6])
@@ -36,6 +37,7 @@ def driver_class():
 sched = Scheduler()
 modem = driver_class()(sched, port.open_serial(TTY), {'apn': 'internet'}, log=lambda m: None)
 sms = Sms(modem, inbox=2, max_parts=2)
+st = SmsStore(sms)
 modem.start()
 sms.start()
 
@@ -48,13 +50,13 @@ def full_at_start():
     # the inbox takes 2, the centre's 2 take their slots: the SIM stays full while unread
     used = total = -1
     for _ in range(100):
-        used, total = yield sms.memory()
+        used, total = yield st.memory()
         if used == total and len(sms.inbox) == 2:
             break
         yield sched.sleep_ms(200)
     check('full-at-start', used == total, '%d/%d' % (used, total))
     try:
-        yield sms.write(ECHO, 'later')
+        yield st.write(ECHO, 'later')
         check('write-full', False, 'no error')
     except SmsFull as e:
         check('write-full', e.code == 322, '%d' % e.code)
@@ -66,7 +68,7 @@ def full_at_start():
         got.append(m.text)
     want = ['m%d' % i for i in range(COUNT)]
     check('drained', sorted(got) == want, '%d' % len(got))
-    used, total = yield sms.memory()
+    used, total = yield st.memory()
     check('empty', used == 0, '%d/%d' % (used, total))
 
 
@@ -75,22 +77,22 @@ def fill_then_receive():
     code = None
     for _ in range(10):
         try:
-            written.extend((yield sms.write(ECHO, 'later')))
+            written.extend((yield st.write(ECHO, 'later')))
         except SmsFull as e:
             code = e.code
             break
     check('filled', code == 322, '%d then %r' % (len(written), code))
     # the echo of a stored message finds the SIM full: no +CMTI, nothing to read
-    mr = yield sms.send_stored(written[0])
+    mr = yield st.send_stored(written[0])
     m = yield sms.recv(3000)
     check('held', m is None and mr >= 0, 'mr %d' % mr)
     for index in written:
-        yield sms.delete(index)
+        yield st.delete(index)
     m = yield sms.recv(60000)
     check('after-delete', m is not None and m.sender == ECHO and m.text == 'later',
           repr(m and (m.sender, m.text)))
     try:
-        yield sms.send_stored(written[0])
+        yield st.send_stored(written[0])
         check('cms', False, 'no error')
     except SmsFull as e:
         check('cms', False, repr(e))

@@ -5,6 +5,7 @@ import pytest
 
 from modemkit.sched import Return
 from modemkit.sms import Sms, SmsError, SmsFull
+from modemkit.smsstore import SmsStore
 
 from rig import Rig
 
@@ -133,36 +134,37 @@ def test_full_store_typed_error_then_receiving_again(dialect):
     a message arriving meanwhile is not stored (it waits at the centre, no +CMTI); deleting
     frees a slot and it comes. A stored message is sent with AT+CMSS; other codes keep theirs."""
     rig, sms = rig_with_sms(dialect, inbox=2)
+    st = SmsStore(sms)
     rig.sim.config['sms_slots'] = 3
     rig.sim.sms_store = None                       # the store with 3 slots
 
     def main():
         yield rig.drv.wait_ready(60000)
         yield rig.sched.sleep_ms(2000)
-        out = {'empty': (yield sms.memory())}
+        out = {'empty': (yield st.memory())}
         written = []
         for i in range(4):
             try:
-                written.extend((yield sms.write(ECHO, 'later %d' % i)))
+                written.extend((yield st.write(ECHO, 'later %d' % i)))
             except SmsFull as e:
                 out['full'] = (i, e.code, isinstance(e, SmsError))
                 break
-        out['memory'] = yield sms.memory()
+        out['memory'] = yield st.memory()
         rig.sim.deliver_sms(MOBILE, 'while full')
         out['held'] = yield sms.recv(3000)
-        yield sms.delete(written[1])
+        yield st.delete(written[1])
         m = yield sms.recv(30000)
         out['after'] = m.text
-        out['mr'] = yield sms.send_stored(written[0])
+        out['mr'] = yield st.send_stored(written[0])
         m = yield sms.recv(30000)
         out['echo'] = (m.sender, m.text)
         for index in (written[0], written[2]):
-            yield sms.delete(index)
+            yield st.delete(index)
         try:
-            yield sms.send_stored(written[0])
+            yield st.send_stored(written[0])
         except SmsError as e:
             out['gone'] = (type(e).__name__, e.code)
-        out['end'] = yield sms.memory()
+        out['end'] = yield st.memory()
         raise Return(out)
 
     out = rig.run(main())
