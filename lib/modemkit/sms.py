@@ -100,7 +100,7 @@ class Sms(object):
     bad = 0              # PDUs that did not decode (deleted)
     _last_refused = None
     _retry = -1          # the index read once more after a PDU that did not decode
-    _lent = 0            # exchanges running with the Wavecom port lent to them
+    window_ms = None     # Wavecom: end a session that held SMS work up this long
 
     def __init__(self, modem, inbox=4, max_parts=4, pending=2, poll_ms=60000, slots=32,
                  window_ms=None):
@@ -109,7 +109,8 @@ class Sms(object):
         self.chan = modem.chan
         self.max_parts = max_parts
         self.poll_ms = poll_ms
-        self.window_ms = window_ms
+        if window_ms is not None:        # (an instance field only when set: RAM is tight)
+            self.window_ms = window_ms
         self._inbox_max = inbox
         self._pending_max = pending
         self._slots = slots
@@ -152,11 +153,9 @@ class Sms(object):
             hold = m.hold
             if hold is None:
                 m.hold = 'sms'
-                self._lent += 1
                 return
             if hold == 'sms':
-                self._lent += 1            # lent to another SMS exchange already
-                return
+                return                     # lent to another SMS exchange already
             if timeout_ms is not None and waited >= timeout_ms:
                 raise SmsError(-1, 'module busy with %r' % (hold,))
             if self.window_ms is not None and waited >= self.window_ms:
@@ -168,10 +167,11 @@ class Sms(object):
             waited += 200
 
     def _back(self):
-        if self._lent:
-            self._lent -= 1
-            if not self._lent and self.modem.hold == 'sms':
-                self.modem.hold = None
+        # the first exchange to end gives the port back: one lent with it has its command
+        # queued in the channel already (_free returns to it without waiting), ahead of any
+        # socket's
+        if getattr(self.modem, 'hold', None) == 'sms':
+            self.modem.hold = None
 
     def _q(self, text, timeout_ms=5000, c=None):
         yield self._free(None)
