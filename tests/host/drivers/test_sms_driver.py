@@ -177,3 +177,48 @@ def test_full_store_typed_error_then_receiving_again(dialect):
     assert out['gone'] == ('SmsError', 321)
     assert out['end'] == (0, 3)
     assert [e['user_data'] for e in rig.sim.sms_out] == ['later 0']
+
+
+def test_wavecom_window_ends_the_session_for_sms(tcp_echo_server):
+    """Wavecom with window_ms: the listing every poll_ms waits window_ms for the session, then
+    ends it (a bare ETX between two writes): the SMS is read, the socket's owner sees Closed
+    with every byte it was echoed intact, and a socket opened afterwards works."""
+    from modemkit.sock import Closed
+    rig, sms = rig_with_sms('wavecom', poll_ms=2000, window_ms=1000)
+    data = bytes(range(256)) * 4
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        rig.sim.deliver_sms(MOBILE, 'while online')
+        got = bytearray()
+        buf = bytearray(512)
+        err = None
+        t0 = rig.clock.ticks_ms()
+        try:
+            for _ in range(100):
+                yield s.send(data, 30000)
+                want = len(got) + len(data)
+                while len(got) < want:
+                    n = yield s.recv_into(buf, 30000)
+                    if not n:
+                        raise Closed(0, 'end of stream')
+                    got.extend(buf[:n])
+                yield rig.sched.sleep_ms(100)
+        except Closed as e:
+            err = e
+        m = yield sms.recv(30000)
+        took = rig.clock.ticks_ms() - t0
+        yield s.close()
+        s2 = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s2.send(b'again', 30000)
+        n = yield s2.recv_into(buf, 30000)
+        yield s2.close()
+        raise Return((bytes(got), err, m.text, took, bytes(buf[:n])))
+
+    got, err, text, took, again = rig.run(main())
+    assert err is not None and text == 'while online'
+    assert got == (bytes(range(256)) * 4) * (len(got) // 1024) and got
+    assert took < 2000 + 1000 + 5000               # poll_ms + window_ms + the exchange
+    assert again == b'again'
+    assert any(m.startswith('sms: ending the session') for m in rig.logs)
