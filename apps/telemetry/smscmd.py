@@ -1,5 +1,6 @@
 """The telemetry app's SMS commands: the channel that still works when the packet data session
-does not. Board config "sms": {"allow": ["+15551234", ...], "max_parts": 2}.
+does not. Board config "sms": {"allow": ["+15551234", ...], "max_parts": 2, "poll_ms": 60000,
+"window_ms": 5000} (window_ms: Wavecom, see modemkit.sms).
 
 From a listed sender: 'period=<ms>' sets the sampling period (answer 'period <ms>'), 'ping' and
 'status' answer with the state: modem state, queue length, last sample sequence ('status' adds
@@ -18,7 +19,11 @@ class SmsCommands(object):
     def __init__(self, app, cfg):
         self.app = app
         self.allow = cfg.get('allow', [])
-        self.sms = Sms(app.modem, inbox=2, max_parts=cfg.get('max_parts', 2))
+        # Wavecom: no AT command while the MQTT session holds the port (no escape that keeps
+        # it, C.3): an SMS is found by listing every poll_ms, after ending the session once it
+        # has held the listing up window_ms (the client reconnects; QoS 1 loses nothing)
+        self.sms = Sms(app.modem, inbox=2, max_parts=cfg.get('max_parts', 2),
+                       poll_ms=cfg.get('poll_ms', 60000), window_ms=cfg.get('window_ms'))
 
     def start(self):
         self.sms.start()

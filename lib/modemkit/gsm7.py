@@ -92,12 +92,44 @@ def _ext_septet(cp):
     return t[2][k] if k >= 0 else -1
 
 
+def utf8(text):
+    """`text` as UTF-8 bytes in a bytearray (2.7: a non-ASCII `str` as it is). The loops below
+    walk these bytes, not the text: on MicroPython each 1-character string a loop over a str
+    makes is interned for good (a qstr), and a full qstr pool takes a new block of 640 bytes
+    or more in the middle of an exchange."""
+    try:
+        return bytearray(text, 'utf-8')
+    except (TypeError, UnicodeError):
+        return bytearray(text)
+
+
+def point(b, i):
+    """The code point at b[i] and its UTF-8 length, as cp * 8 + length (no tuple); a byte that
+    starts no valid sequence is taken for its Latin-1 character."""
+    c = b[i]
+    if c < 0xC0:
+        return c * 8 + 1
+    n = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+    if i + n > len(b):
+        return c * 8 + 1
+    cp = c & (0x1F, 0x0F, 0x07)[n - 2]
+    for k in range(i + 1, i + n):
+        if b[k] & 0xC0 != 0x80:
+            return c * 8 + 1
+        cp = (cp << 6) | (b[k] & 0x3F)
+    return cp * 8 + n
+
+
 def septet_len(text):
     """Septets `text` takes in the default alphabet (escapes count 2), or -1 when some
     character is not in it (then UCS-2 is needed)."""
     n = 0
-    for ch in text:
-        cp = ord(ch)
+    b = utf8(text)
+    i = 0
+    while i < len(b):
+        v = point(b, i)
+        cp = v >> 3
+        i += v & 7
         if _septet(cp) >= 0:
             n += 1
         elif _ext_septet(cp) >= 0:
@@ -111,8 +143,12 @@ def encode(text):
     """Septets (a bytearray of values 0-127) of `text`; ValueError for a character that is in
     neither table."""
     out = bytearray()
-    for ch in text:
-        cp = ord(ch)
+    b = utf8(text)
+    i = 0
+    while i < len(b):
+        v = point(b, i)
+        cp = v >> 3
+        i += v & 7
         k = _septet(cp)
         if k >= 0:
             out.append(k)
@@ -145,8 +181,12 @@ def decode(septets):
 def ucs2_encode(text):
     """UTF-16 big-endian bytes of `text` (UCS-2, surrogates beyond the BMP)."""
     out = bytearray()
-    for ch in text:
-        cp = ord(ch)
+    b = utf8(text)
+    i = 0
+    while i < len(b):
+        v = point(b, i)
+        cp = v >> 3
+        i += v & 7
         if cp > 0xFFFF:
             cp -= 0x10000
             hi, lo = 0xD800 | (cp >> 10), 0xDC00 | (cp & 0x3FF)
@@ -180,6 +220,10 @@ def ucs2_decode(data):
 def ucs2_units(text):
     """16-bit units of `text` in UCS-2 (2 for a character beyond the BMP)."""
     n = 0
-    for ch in text:
-        n += 2 if ord(ch) > 0xFFFF else 1
+    b = utf8(text)
+    i = 0
+    while i < len(b):
+        v = point(b, i)
+        n += 2 if v >> 3 > 0xFFFF else 1
+        i += v & 7
     return n

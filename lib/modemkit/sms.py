@@ -13,14 +13,27 @@ the SIM already holds (an indication lost in a reboot is found again). The PDU l
 taken as a stream straight into a 176-byte buffer (it can be 350 hex characters, more than an AT
 line buffer holds).
 
-Wavecom modules take no AT command while a TCP session holds the port in its data mode: then
-receiving waits (messages stay on the SIM) and send() waits up to its timeout.
+Wavecom modules take no AT command while a TCP session holds the port in its data mode (C.3;
+neither manual has an escape that keeps the session): then receiving waits, messages stay on
+the SIM (their +CMTI is kept by the module until the session ends, 27.005 s3.4.1 +CNMI mode 2),
+and send() waits up to its timeout. `window_ms` bounds that wait: a session that has held the
+port that long while SMS work waits is ended between two writes (`modem.end_session()`), the
+exchange runs, and its owner sees the socket Closed and opens another (an MQTT client
+reconnects; with QoS 1 nothing is lost). None (the default) waits for the session to end.
+While SMS commands run, the Wavecom port is lent to them (`modem.hold` is 'sms'), so a socket
+opened meanwhile waits for them instead of having its data mode take their command bytes.
+
+The SIM's store (modemkit.smsstore, loaded only by what uses it): write() stores a message
+(AT+CMGW), send_stored() sends it (AT+CMSS), delete(), memory(). A full store makes write()
+raise SmsFull (+CMS ERROR: 322); a message arriving for a full SIM is not stored and not
+indicated (the network keeps it, 23.040 s3.3.2) until a slot frees, when it comes as usual.
+The receiving task reads and deletes only received messages (stat 0 and 1 in AT+CMGL).
 
 Memory and overflow: the inbox holds `inbox` messages; while it is full nothing more is read,
 so messages wait on the SIM. A concatenated message is reassembled from at most `max_parts`
 parts (one with more is refused: counted in `refused`, logged, deleted); at most `pending`
 messages are reassembled at once (a new one drops the oldest: `dropped`). Errors: SmsError with
-the +CMS ERROR code (-1 for a bare ERROR or a timeout).
+the +CMS ERROR code (-1 for a bare ERROR or a timeout); SmsFull, a SmsError, for 322.
 """
 from modemkit import at, gsm7, smspdu
 from modemkit.modem import REGISTER, READY
@@ -30,6 +43,8 @@ _HEX = bytearray(b'0123456789ABCDEF')
 _CMTI = b'+CMTI:'
 _CMGR = b'+CMGR:'
 _CMGL = b'+CMGL:'
+_CMGS = b'+CMGS:'
+_CMGW = b'+CMGW:'
 
 
 class SmsError(Exception):
@@ -39,6 +54,32 @@ class SmsError(Exception):
     def __init__(self, code, text):
         super(SmsError, self).__init__(text)
         self.code = code
+
+
+class SmsFull(SmsError):
+    """+CMS ERROR: 322, memory full (27.005 s3.2.5): the SIM's store has no free slot."""
+
+
+# s3.2.5 texts a module prints with +CMEE=2 (the Telit driver sets it), for their codes
+_TEXTS = ('|302 operation not allowed|303 operation not supported|304 invalid pdu mode '
+          'parameter|305 invalid text mode parameter|310 sim not inserted|311 sim pin required|'
+          '313 sim failure|314 sim busy|320 memory failure|321 invalid memory index|'
+          '322 memory full|330 smsc address unknown|331 no network service|'
+          '332 network timeout|')
+
+
+def _error(r, what):
+    """The typed error of a failed exchange: SmsFull for 322, else SmsError with the code."""
+    code = -1
+    text = r.error()
+    if r.status == at.FAIL:
+        code = r.code
+        k = text.find(': ')
+        if code < 0 and k > 0:
+            i = _TEXTS.find(' ' + text[k + 2:].lower() + '|')
+            if i > 0:
+                code = int(_TEXTS[i - 3:i])
+    return (SmsFull if code == 322 else SmsError)(code, '%s: %s' % (what, text))
 
 
 class Message(object):
@@ -59,13 +100,17 @@ class Sms(object):
     bad = 0              # PDUs that did not decode (deleted)
     _last_refused = None
     _retry = -1          # the index read once more after a PDU that did not decode
+    window_ms = None     # Wavecom: end a session that held SMS work up this long
 
-    def __init__(self, modem, inbox=4, max_parts=4, pending=2, poll_ms=60000, slots=32):
+    def __init__(self, modem, inbox=4, max_parts=4, pending=2, poll_ms=60000, slots=32,
+                 window_ms=None):
         self.modem = modem
         self.sched = modem.sched
         self.chan = modem.chan
         self.max_parts = max_parts
         self.poll_ms = poll_ms
+        if window_ms is not None:        # (an instance field only when set: RAM is tight)
+            self.window_ms = window_ms
         self._inbox_max = inbox
         self._pending_max = pending
         self._slots = slots
@@ -79,7 +124,7 @@ class Sms(object):
         self._seen = False               # the PDU line has begun
         self._sink = 0                   # 0 none, 1 read a PDU, 2 discard (a listing), 3 bad
         self._rc = at.Cmd(size=24, timeout_ms=5000)
-        self._sc = at.Cmd(size=16, timeout_ms=60000, prompt=at.PROMPT_GT, expect=b'+CMGS:')
+        self._sc = at.Cmd(size=16, timeout_ms=60000, prompt=at.PROMPT_GT)
         self._ref = 0
         self._sending = False
         self._ok = False                 # PDU mode and indications set up
@@ -97,22 +142,49 @@ class Sms(object):
     # -- AT exchanges ----------------------------------------------------------------------
     def _free(self, timeout_ms):
         # Wavecom: while a session holds the port in its data mode (`modem.hold`) the module
-        # takes no AT command (C.3); messages wait on the SIM until the session ends
+        # takes no AT command (C.3); messages wait on the SIM until the session ends, or until
+        # window_ms, when the session is ended for them. Then the port is lent to this
+        # exchange ('sms'): a socket opened meanwhile waits (Wavecom._ready).
+        m = self.modem
+        if not hasattr(m, 'hold'):
+            return                         # a module that takes commands during sessions
         waited = 0
-        while getattr(self.modem, 'hold', None) is not None:
+        while True:
+            hold = m.hold
+            if hold is None:
+                m.hold = 'sms'
+                return
+            if hold == 'sms':
+                return                     # lent to another SMS exchange already
             if timeout_ms is not None and waited >= timeout_ms:
-                raise SmsError(-1, 'module busy with %r' % (self.modem.hold,))
+                raise SmsError(-1, 'module busy with %r' % (hold,))
+            if self.window_ms is not None and waited >= self.window_ms:
+                m.log('sms: ending the session that held the port %d ms' % waited)
+                yield m.end_session()
+                waited = 0
+                continue
             yield self.sched.sleep_ms(200)
             waited += 200
 
-    def _q(self, text, timeout_ms=5000):
+    def _back(self):
+        # the first exchange to end gives the port back: one lent with it has its command
+        # queued in the channel already (_free returns to it without waiting), ahead of any
+        # socket's
+        if getattr(self.modem, 'hold', None) == 'sms':
+            self.modem.hold = None
+
+    def _q(self, text, timeout_ms=5000, c=None):
         yield self._free(None)
-        c = self._rc
-        c.clear().add(text)
-        c.timeout_ms = timeout_ms
-        r = yield self.chan.send(c)
+        if c is None:
+            c = self._rc
+        try:
+            c.clear().add(text)
+            c.timeout_ms = timeout_ms
+            r = yield self.chan.send(c)
+        finally:
+            self._back()
         if r.status != at.OK:
-            raise SmsError(r.code if r.status == at.FAIL else -1, '%s: %s' % (text, r.error()))
+            raise _error(r, text)
         raise Return(r)
 
     def _setup(self):
@@ -149,7 +221,8 @@ class Sms(object):
     def _on_head(self, line):
         if self._sink == 0:
             return                 # not ours: its PDU line is dropped as an unsolicited one
-        if line.startswith(_CMGL):
+        if line.startswith(_CMGL) and line.num(1, -1) in (0, 1):
+            # received (unread, read); a stored outgoing one (2, 3) is the application's
             self._add_index(line.num(0, -1))
         self._pn = 0
         self._seen = False
@@ -311,13 +384,13 @@ class Sms(object):
         r = yield self._send(number, smspdu.DATA8, bytearray(data), timeout_ms)
         raise Return(r)
 
-    def _send(self, number, alpha, body, timeout_ms):
+    def _send(self, number, alpha, body, timeout_ms, store=False):
         try:
             parts = smspdu.split(body, alpha, self.max_parts)
         except ValueError as e:
             raise SmsError(-1, str(e))
         smspdu.address(number)                 # ValueError now, not half-way through
-        # one sender at a time; the receiving task sets PDU mode up (it alone uses _rc)
+        # one exchange at a time (inline: a generator less per message, as the heap is tight)
         waited = 0
         while self._sending or not self._ok:
             if waited >= timeout_ms:
@@ -334,27 +407,32 @@ class Sms(object):
                     udh = smspdu.concat_header(self._ref, len(parts), seq + 1)
                 ud, udl = smspdu.user_data(parts[seq], alpha, udh)
                 pdu = smspdu.submit(number, ud, udl, smspdu.DCS[alpha], udhi=udh is not None)
-                mr = yield self._submit(pdu, timeout_ms)
+                mr = yield self._submit(pdu, timeout_ms, store)
                 mrs.append(mr)
         finally:
             self._sending = False
         raise Return(mrs)
 
-    def _submit(self, pdu, timeout_ms):
+    def _submit(self, pdu, timeout_ms, store):
+        # AT+CMGS (s3.5.1: answers +CMGS: <mr>) or AT+CMGW (s3.5.3: +CMGW: <index>)
         yield self._free(timeout_ms)
-        c = self._sc
-        c.clear().add(b'AT+CMGS=').add(smspdu.tpdu_length(pdu))
-        c.timeout_ms = timeout_ms
-        r = yield self.chan.send(c)
-        if r.status == at.PROMPT:
-            tx = self._pdu
-            n = len(pdu)
-            for i in range(n):
-                b = pdu[i]
-                tx[2 * i] = _HEX[b >> 4]
-                tx[2 * i + 1] = _HEX[b & 15]
-            tx[2 * n] = 0x1A                   # Ctrl-Z sends (27.005 s3.5.1)
-            r = yield self.chan.send_data(tx, 2 * n + 1)
+        try:
+            c = self._sc
+            c.clear().add(b'AT+CMGW=' if store else b'AT+CMGS=').add(smspdu.tpdu_length(pdu))
+            c.expect = _CMGW if store else _CMGS       # its answer line
+            c.timeout_ms = timeout_ms
+            r = yield self.chan.send(c)
+            if r.status == at.PROMPT:
+                tx = self._pdu
+                n = len(pdu)
+                for i in range(n):
+                    b = pdu[i]
+                    tx[2 * i] = _HEX[b >> 4]
+                    tx[2 * i + 1] = _HEX[b & 15]
+                tx[2 * n] = 0x1A               # Ctrl-Z sends (27.005 s3.5.1)
+                r = yield self.chan.send_data(tx, 2 * n + 1)
+        finally:
+            self._back()
         if r.status != at.OK:
-            raise SmsError(r.code if r.status == at.FAIL else -1, 'AT+CMGS: %s' % r.error())
+            raise _error(r, 'AT+CMGW' if store else 'AT+CMGS')
         raise Return(r.num(0, 0, -1) if r.nlines else -1)

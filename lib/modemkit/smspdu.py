@@ -134,10 +134,13 @@ def text_body(text):
 # -- addresses ----------------------------------------------------------------------------
 
 def _semi(digits):
-    digits = digits + 'F' * (len(digits) % 2)
+    # from the bytes: no 1-character strings (interned on MicroPython, gsm7.utf8)
+    d = bytearray(digits, 'ascii')
+    if len(d) % 2:
+        d.append(0x3F)                 # F (15) fills the last octet
     out = bytearray()
-    for i in range(0, len(digits), 2):
-        out.append(int(digits[i + 1] + digits[i], 16))
+    for i in range(0, len(d), 2):
+        out.append(((d[i + 1] - 48) << 4) | (d[i] - 48))
     return out
 
 

@@ -8,7 +8,10 @@ a bare ETX ends the session, from either side. Hence what this driver can and ca
 
 - ONE socket at a time. While it is open the module takes no AT command, so another open, a
   listen, a ping... fail at once with Unsupported saying what holds the module, and the lifecycle
-  sends nothing until the session ends.
+  sends nothing until the session ends. Neither manual has an escape to command mode that keeps
+  the session (no +++, no ring indicator for SMS; C.3, C.8 #1): SMS (modemkit.sms) wait for the
+  session's end, or end it with end_session() after their `window_ms`; while their commands run
+  the port is lent to them (`hold` 'sms') and an open waits for them (at most its timeout).
 - Back-pressure on receive is the serial line's alone: the module pushes the stream unasked and
   no AT command asks for data. The manuals' answer is hardware flow control (MT App. B "Opening
   a TCP Socket": "the flow is controlled through the hardware flow control mechanism"; C.2,
@@ -131,6 +134,8 @@ class Wavecom(Modem):
         self._tx = bytearray(128)     # staging bytes of one write in data mode
         self._regs = {}           # parameter registers written (they live in flash)
         self.hold = None          # what has the module: a Socket, or a service's name
+        self.writing = 0          # send() calls under way (end_session() waits for them)
+        self.ending = None        # the session end_session() is ending: no more writes
         self.sess = None          # the Socket of the data-mode session, until it is closed
         self.flow = False         # the port is in data mode
         self.said = False         # the module confirmed the end of the session
@@ -327,6 +332,11 @@ class Wavecom(Modem):
         if self.trouble is not None:
             yield                 # the supervisor acts on it first
         yield self.wait_ready(timeout_ms)
+        waited = 0
+        while self.hold == 'sms' and waited < timeout_ms:
+            # an SMS exchange has the port for a moment (modemkit.sms): take it after
+            yield self.sched.sleep_ms(50)
+            waited += 50
         if self.hold is not None:
             raise sock.Unsupported(sock.EOPNOTSUPP, '%s: busy with %r (one session at a time, '
                                    'no AT command in data mode)' % (what, self.hold))
@@ -390,45 +400,49 @@ class Wavecom(Modem):
 
     def send(self, s, data, n, timeout_ms):
         # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place
-        uart = self.chan.uart
-        tx = self._tx
-        cap = len(tx)
-        if isinstance(data, memoryview):
-            data = bytearray(data[:n])     # find() below: bytes or bytearray
-        mv = memoryview(data)
-        e = data.find(_ETX, 0, n)
-        d = data.find(_DLE, 0, n)
-        i = 0
-        while i < n:
-            k = 0
-            while k < cap - 1 and i < n:
-                j = n
-                if 0 <= e < j:
-                    j = e
-                if 0 <= d < j:
-                    j = d
-                if j > i:
-                    if j - i > cap - k:
-                        j = i + cap - k
-                    tx[k:k + j - i] = mv[i:j]
-                    k += j - i
-                    i = j
-                    continue
-                tx[k] = 16
-                if i == e:
-                    tx[k + 1] = 3
-                    e = data.find(_ETX, i + 1, n)
-                else:
-                    tx[k + 1] = 16
-                    d = data.find(_DLE, i + 1, n)
-                k += 2
-                i += 1
-            # nothing holds the module's stream back: let the reader empty the input first
-            while uart.any():
-                yield
-            if s is not self.sess or not self.flow:
-                raise s.err or sock.Closed(sock.ECONNRESET, 'socket 1: session ended')
-            uart.write(tx, k)
+        self.writing += 1         # end_session() waits for the end of this write
+        try:
+            uart = self.chan.uart
+            tx = self._tx
+            cap = len(tx)
+            if isinstance(data, memoryview):
+                data = bytearray(data[:n])     # find() below: bytes or bytearray
+            mv = memoryview(data)
+            e = data.find(_ETX, 0, n)
+            d = data.find(_DLE, 0, n)
+            i = 0
+            while i < n:
+                k = 0
+                while k < cap - 1 and i < n:
+                    j = n
+                    if 0 <= e < j:
+                        j = e
+                    if 0 <= d < j:
+                        j = d
+                    if j > i:
+                        if j - i > cap - k:
+                            j = i + cap - k
+                        tx[k:k + j - i] = mv[i:j]
+                        k += j - i
+                        i = j
+                        continue
+                    tx[k] = 16
+                    if i == e:
+                        tx[k + 1] = 3
+                        e = data.find(_ETX, i + 1, n)
+                    else:
+                        tx[k + 1] = 16
+                        d = data.find(_DLE, i + 1, n)
+                    k += 2
+                    i += 1
+                # nothing holds the module's stream back: let the reader empty the input first
+                while uart.any():
+                    yield
+                if s is not self.sess or not self.flow or self.ending is s:
+                    raise s.err or sock.Closed(sock.ECONNRESET, 'socket 1: session ended')
+                uart.write(tx, k)
+        finally:
+            self.writing -= 1
 
     def close(self, s):
         try:
@@ -456,6 +470,26 @@ class Wavecom(Modem):
                 self.sess = None
                 self.flow = False
             self.forget(s)
+
+    def end_session(self):
+        """End the data-mode session that holds the port (a bare ETX, C.3), for commands that
+        cannot wait for its end (SMS); its owner sees the socket Closed. Between two of its
+        writes, so the peer gets no half of one (an MQTT packet)."""
+        waited = 0
+        while self.writing and waited < 5000:
+            yield self.sched.sleep_ms(10)
+            waited += 10
+        s = self.sess
+        if s is None or s is self.lst:
+            return
+        err = sock.Closed(sock.ECONNRESET, 'socket 1: session ended for SMS (no AT command '
+                          'in data mode)')
+        self.ending = s
+        try:
+            yield self.close(s)
+        finally:
+            self.ending = None
+        s.fail(err)
 
     def sendto(self, s, data, addr, timeout_ms):
         self.need('sendto')       # MT #OUDP: one peer, fixed at open

@@ -4,7 +4,8 @@ own buffer, deletion, a +CMTI, sending with the prompt, +CMS ERROR as SmsError. 
 from mktest import setup
 from modemkit import smspdu
 from modemkit.sched import Return
-from modemkit.sms import Sms, SmsError
+from modemkit.sms import Sms, SmsError, SmsFull
+from modemkit.smsstore import SmsStore
 
 # T-RUN s2.3: the digest answer as the mobile reads it (83-octet TPDU, 182 hex characters)
 TRUN_RESPONSE = ('0791934329002000040C9193438686761100158050922102818040D1D1D10011014A756E7261377'
@@ -96,4 +97,45 @@ def test_text_mode_answer_sets_pdu_mode_again():
 
     m = env.sched.run(main())
     assert m.sender == '+393468686711' and sms.bad == 0
+    assert env.script.done()
+
+
+def test_stored_outgoing_left_alone_and_full_store_typed():
+    # AT+CMGL lists a message the application wrote (stat 2, STO UNSENT) beside a received
+    # one: only the received one is read and deleted. The store full: +CMS ERROR 322, in
+    # numbers or in the +CMEE=2 text a Telit prints, is SmsFull; other texts keep their code
+    pdu = smspdu.submit('+15551234', smspdu.pack7(bytearray(b'hi')), 2)
+    n = str(smspdu.tpdu_length(pdu)).encode()
+    steps = steps_to_listen()
+    steps[7] = ('<', b'\r\n+CMGL: 2,2,"",' + n + b'\r\n' + smspdu.to_hex(pdu).encode() +
+                b'\r\n+CMGL: 3,0,"",83\r\n' + TRUN_RESPONSE.encode() + b'\r\n\r\nOK\r\n')
+    env = setup(steps + [
+        ('>', b'AT+CPMS?\r'),
+        ('<', b'\r\n+CPMS: "SM",20,20,"SM",20,20,"SM",20,20\r\n\r\nOK\r\n'),
+        ('>', b'AT+CMGW=' + n + b'\r'), ('<', b'\r\n+CMS ERROR: 322\r\n'),
+        ('>', b'AT+CMGW=' + n + b'\r'), ('<', b'\r\n+CMS ERROR: memory full\r\n'),
+        ('>', b'AT+CMSS=9\r'), ('<', b'\r\n+CMS ERROR: invalid memory index\r\n'),
+        ('>', b'AT+CMGD=2\r'), ('<', b'\r\nOK\r\n')])
+    sms = Sms(Board(env))
+    st = SmsStore(sms)
+    sms.start()
+
+    def main():
+        m = yield sms.recv(5000)
+        out = [m.sender, (yield st.memory())]
+        for _ in range(2):
+            try:
+                yield st.write('+15551234', 'hi')
+            except SmsFull as e:
+                out.append(e.code)
+        try:
+            yield st.send_stored(9)
+        except SmsFull:
+            out.append('full?')
+        except SmsError as e:
+            out.append(e.code)
+        yield st.delete(2)
+        raise Return(out)
+
+    assert env.sched.run(main()) == ['+393468686711', (20, 20), 322, 322, 321]
     assert env.script.done()

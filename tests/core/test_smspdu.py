@@ -147,3 +147,22 @@ def test_malformed_pdus_are_refused():
     raises(ValueError, smspdu.parse, bytearray(b'\x00\x02\x00'))      # SMS-STATUS-REPORT
     raises(ValueError, smspdu.address, '+12ab')
     raises(ValueError, smspdu.alphabet, 0x0C)
+
+
+def test_text_walked_as_utf8_bytes():
+    # gsm7 walks the UTF-8 bytes of a text (no 1-character strings: MicroPython interns
+    # them); every length of sequence, and a stray byte taken for its Latin-1 character
+    text = u('a\u00e9\u20ac\U0001f600')
+    b = gsm7.utf8(text)
+    got = []
+    i = 0
+    while i < len(b):
+        v = gsm7.point(b, i)
+        got.append((v >> 3, v & 7))
+        i += v & 7
+    assert got == [(0x61, 1), (0xE9, 2), (0x20AC, 3), (0x1F600, 4)]
+    assert gsm7.point(bytearray(b'\xe9x'), 0) == 0xE9 * 8 + 1
+    assert gsm7.ucs2_units(text) == 5
+    assert gsm7.septet_len(u('a\u00e9\u20ac')) == 4 and gsm7.septet_len(text) == -1
+    assert gsm7.ucs2_decode(gsm7.ucs2_encode(text)) == text
+    assert smspdu.address('+12345') == bytearray(b'\x05\x91\x21\x43\xf5')

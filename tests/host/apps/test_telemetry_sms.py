@@ -4,6 +4,7 @@ also while the PDP context is down; an unlisted sender is ignored and counted; '
 applies; the MQTT stream is not disturbed."""
 import os
 import sys
+import time
 
 import pytest
 
@@ -23,8 +24,9 @@ COUNT = 40
 
 
 # Wavecom: the MQTT session holds the serial port in the module's data mode (no AT command, C.3)
-# for as long as it lasts, so SMS wait on the SIM (tests/host/drivers/test_sms_driver.py)
-@pytest.mark.parametrize('dialect', ['quectel', 'telit'])
+# for as long as it lasts: the SIM is listed every poll_ms, after ending the session once the
+# listing has waited window_ms for it (the client reconnects, QoS 1 resends, nothing is lost)
+@pytest.mark.parametrize('dialect', ['quectel', 'telit', 'wavecom'])
 def test_sms_commands_while_streaming(dialect, mosquitto, tmp_path):
     from modemkit import sensors
     from telemetry import Telemetry
@@ -32,7 +34,7 @@ def test_sms_commands_while_streaming(dialect, mosquitto, tmp_path):
     cfg = {'mqtt': {'host': 'broker.test', 'port': mosquitto.port, 'prefix': 'mk',
                     'device': 'dev1', 'keepalive': 30},
            'telemetry': {'period_ms': 200, 'count': COUNT, 'queue_path': str(tmp_path / 'q')},
-           'sms': {'allow': [BOSS]},
+           'sms': {'allow': [BOSS], 'poll_ms': 3000, 'window_ms': 1000},
            'sensors': [{'name': 'temp', 'kind': 'sim', 'base': 20.0, 'swing': 2.0}]}
     sub = Subscriber(mosquitto.port, 'mk/dev1/telemetry')
     answers = []
@@ -71,10 +73,23 @@ def test_sms_commands_while_streaming(dialect, mosquitto, tmp_path):
         except Exception:
             raise AssertionError('\n'.join([repr(answers)] + rig.logs[-40:]))
         msgs = sub.wait_for(COUNT)
+        deadline = time.monotonic() + 20
+        while (len({parse_sample(p)['seq'] for t, p in msgs}) < COUNT
+               and time.monotonic() < deadline):      # duplicates came first (Wavecom)
+            time.sleep(0.05)
+            msgs = list(sub.messages)
     finally:
         sub.stop()
     assert sent == COUNT, rig.logs[-20:]
-    assert [parse_sample(p)['seq'] for t, p in msgs] == list(range(1, COUNT + 1))
+    seqs = [parse_sample(p)['seq'] for t, p in msgs]
+    if dialect == 'wavecom':
+        # each session ended for SMS may cut a PUBLISH from its PUBACK: QoS 1 sends it again
+        # (at least once); nothing is lost
+        ended = [m for m in rig.logs if m.startswith('sms: ending the session')]
+        assert ended and sorted(set(seqs)) == list(range(1, COUNT + 1)), (seqs, ended)
+        assert len(seqs) - COUNT <= len(ended), (seqs, ended)
+    else:
+        assert seqs == list(range(1, COUNT + 1))
     assert answers[0].startswith('modem ready queue ') and ' seq ' in answers[0], answers
     assert answers[1] == 'period 300' and app.period == 300
     # answered by SMS while the packet data session was down (the modem state shows it where

@@ -4,7 +4,8 @@ full, refused long messages, and +CMS ERROR codes as SmsError."""
 import pytest
 
 from modemkit.sched import Return
-from modemkit.sms import Sms, SmsError
+from modemkit.sms import Sms, SmsError, SmsFull
+from modemkit.smsstore import SmsStore
 
 from rig import Rig
 
@@ -125,3 +126,99 @@ def test_wavecom_data_mode_holds_sms_on_the_sim(tcp_echo_server):
 
     got, early, text = rig.run(main())
     assert got == data and early is None and text == 'while online'
+
+
+@pytest.mark.parametrize('dialect', DIALECTS)
+def test_full_store_typed_error_then_receiving_again(dialect):
+    """The application fills the SIM with AT+CMGW: the next write is SmsFull (+CMS ERROR: 322);
+    a message arriving meanwhile is not stored (it waits at the centre, no +CMTI); deleting
+    frees a slot and it comes. A stored message is sent with AT+CMSS; other codes keep theirs."""
+    rig, sms = rig_with_sms(dialect, inbox=2)
+    st = SmsStore(sms)
+    rig.sim.config['sms_slots'] = 3
+    rig.sim.sms_store = None                       # the store with 3 slots
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        yield rig.sched.sleep_ms(2000)
+        out = {'empty': (yield st.memory())}
+        written = []
+        for i in range(4):
+            try:
+                written.extend((yield st.write(ECHO, 'later %d' % i)))
+            except SmsFull as e:
+                out['full'] = (i, e.code, isinstance(e, SmsError))
+                break
+        out['memory'] = yield st.memory()
+        rig.sim.deliver_sms(MOBILE, 'while full')
+        out['held'] = yield sms.recv(3000)
+        yield st.delete(written[1])
+        m = yield sms.recv(30000)
+        out['after'] = m.text
+        out['mr'] = yield st.send_stored(written[0])
+        m = yield sms.recv(30000)
+        out['echo'] = (m.sender, m.text)
+        for index in (written[0], written[2]):
+            yield st.delete(index)
+        try:
+            yield st.send_stored(written[0])
+        except SmsError as e:
+            out['gone'] = (type(e).__name__, e.code)
+        out['end'] = yield st.memory()
+        raise Return(out)
+
+    out = rig.run(main())
+    assert out['empty'] == (0, 3)
+    assert out['full'] == (3, 322, True)
+    assert out['memory'] == (3, 3)
+    assert out['held'] is None
+    assert out['after'] == 'while full'
+    assert out['mr'] >= 0 and out['echo'] == (ECHO, 'later 0')
+    assert out['gone'] == ('SmsError', 321)
+    assert out['end'] == (0, 3)
+    assert [e['user_data'] for e in rig.sim.sms_out] == ['later 0']
+
+
+def test_wavecom_window_ends_the_session_for_sms(tcp_echo_server):
+    """Wavecom with window_ms: the listing every poll_ms waits window_ms for the session, then
+    ends it (a bare ETX between two writes): the SMS is read, the socket's owner sees Closed
+    with every byte it was echoed intact, and a socket opened afterwards works."""
+    from modemkit.sock import Closed
+    rig, sms = rig_with_sms('wavecom', poll_ms=2000, window_ms=1000)
+    data = bytes(range(256)) * 4
+
+    def main():
+        yield rig.drv.wait_ready(60000)
+        s = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        rig.sim.deliver_sms(MOBILE, 'while online')
+        got = bytearray()
+        buf = bytearray(512)
+        err = None
+        t0 = rig.clock.ticks_ms()
+        try:
+            for _ in range(100):
+                yield s.send(data, 30000)
+                want = len(got) + len(data)
+                while len(got) < want:
+                    n = yield s.recv_into(buf, 30000)
+                    if not n:
+                        raise Closed(0, 'end of stream')
+                    got.extend(buf[:n])
+                yield rig.sched.sleep_ms(100)
+        except Closed as e:
+            err = e
+        m = yield sms.recv(30000)
+        took = rig.clock.ticks_ms() - t0
+        yield s.close()
+        s2 = yield rig.drv.open('echo.test', tcp_echo_server.port)
+        yield s2.send(b'again', 30000)
+        n = yield s2.recv_into(buf, 30000)
+        yield s2.close()
+        raise Return((bytes(got), err, m.text, took, bytes(buf[:n])))
+
+    got, err, text, took, again = rig.run(main())
+    assert err is not None and text == 'while online'
+    assert got == (bytes(range(256)) * 4) * (len(got) // 1024) and got
+    assert took < 2000 + 1000 + 5000               # poll_ms + window_ms + the exchange
+    assert again == b'again'
+    assert any(m.startswith('sms: ending the session') for m in rig.logs)

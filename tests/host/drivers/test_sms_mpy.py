@@ -61,3 +61,43 @@ def test_sms_round_trips_on_micropython(dialect, tmp_path):
     sent = [json.loads(l) for l in log.read_text().splitlines()]
     assert [s['dcs'] for s in sent] == [0, 8, 0, 0, 4, 4]
     assert all(s['to'] == ECHO for s in sent)
+
+
+@pytest.mark.parametrize('dialect', ['quectel', 'telit', 'wavecom'])
+def test_sim_full_on_micropython(dialect, tmp_path):
+    """tests/mpy/smsfull.py: a SIM full at start is drained; a write to a full SIM is SmsFull
+    (+CMS ERROR: 322); a message arriving for a full SIM waits until a delete frees a slot."""
+    mp = tool('micropython')
+    if not mp:
+        pytest.skip('the MicroPython unix port is not installed')
+    link = str(tmp_path / 'ttyMODEM')
+    count = 7                                  # 5 slots: two wait at the service centre
+    sim = subprocess.Popen(
+        [sys.executable, '-m', 'mktools.sim.cli', '--dialect', dialect, '--pty', link,
+         '--sms-echo', ECHO, '--sms-slots', '5', '--sms-at', '0']
+        + [a for i in range(count) for a in ('--sms', f'{SENDER}=m{i}')]
+        + SIM_VARIANT[dialect],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=romrun.child_env())
+    lines = []
+    app = None
+    try:
+        assert 'modemkit sim' in sim.stdout.readline()
+        app = subprocess.Popen(
+            romrun.command(HEAP, module='smsfull',
+                           rom=[os.path.join(ROOT, 'tests', 'mpy', 'smsfull.py')],
+                           args=['/rom/lib', dialect, link, ECHO, SENDER, str(count)]),
+            env=romrun.child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = read_lines(app, 240, 'done')
+        app.wait(30)
+    finally:
+        if app is not None and app.poll() is None:
+            app.kill()
+        sim.terminate()
+        sim.wait(10)
+    out = '\n'.join(lines)
+    assert 'done' in lines, out
+    assert not [l for l in lines if l.startswith('FAIL')], out
+    for want in ('ok full-at-start 5/5', 'ok write-full 322', f'ok drained {count}',
+                 'ok empty 0/5', 'ok filled 5 then 322', 'ok held', 'ok after-delete', 'ok cms 321'):
+        assert [l for l in lines if l.startswith(want)], (want, out)

@@ -102,6 +102,9 @@ def register(commands):
                                               'see --sms-at)')
     p.add_argument('--sms-at', type=float, default=1.0, metavar='S',
                    help='deliver the --sms messages S seconds after start (default 1)')
+    p.add_argument('--sms-slots', type=int, metavar='N',
+                   help="slots of the SIM's SMS store (default 20); a message arriving for a "
+                        'full store waits at the service centre')
     p.add_argument('--sms-log', metavar='FILE',
                    help='append each SMS the module sends to FILE, one JSON object a line')
     p.add_argument('--log', metavar='FILE', help='append the event log to FILE')
@@ -134,6 +137,10 @@ def make_config(args):
         config['sms_echo'] = args.sms_echo
     if args.sms_log:
         config['sms_log'] = args.sms_log
+    if args.sms_slots is not None:
+        if not 1 <= args.sms_slots <= 255:
+            args.parser.error('--sms-slots: from 1 to 255')
+        config['sms_slots'] = args.sms_slots
     return config
 
 

@@ -169,3 +169,23 @@ def test_telit_smsatrun_consumes_its_sms_and_stores_the_others():
         h.cmd('AT+CMGF=1')
         assert h.cmd('AT+CMGR=1')[1] == 'AT+CGMR'
         assert h.cmd('AT+CMGR=2')[1] == 'just a text'
+
+
+def test_cmgw_then_cmss_sends_from_the_store(h):
+    """27.005 s3.5.3/s3.5.2: a message written to the store (STO UNSENT) is sent by AT+CMSS,
+    to another number when one is given; it stays stored as STO SENT. A received message
+    cannot be sent (302), an empty slot is 321."""
+    pdu = smspdu.submit('+393331234567', smspdu.pack7(bytearray(b'later')), 5)
+    assert h.cmd(f'AT+CMGW={smspdu.tpdu_length(pdu)}') == ['>']
+    h.write(smspdu.to_hex(pdu) + '\x1a')
+    h.wait_for(lambda: b'OK' in h.rx[h.mark:], 5)
+    assert h.read().split()[0] == b'+CMGW:'
+    assert h.cmd('AT+CMSS=1')[0].startswith('+CMSS: ')
+    assert h.cmd('AT+CMSS=1,"+15550000"')[0].startswith('+CMSS: ')
+    assert [(e['to'], e['user_data']) for e in h.modem.sms_out] == \
+        [('+393331234567', 'later'), ('+15550000', 'later')]
+    h.expect_urc('+CMTI: "SM",2')            # the echo number sends the second back
+    assert h.cmd('AT+CMSS=2') == ['+CMS ERROR: 302']
+    assert h.cmd('AT+CMSS=3') == ['+CMS ERROR: 321']
+    h.cmd('AT+CMGF=1')
+    assert h.cmd('AT+CMGL="STO SENT"')[0].startswith('+CMGL: 1,"STO SENT"')

@@ -1,13 +1,15 @@
 """SMS per 3GPP TS 27.005 (text and PDU mode), shared by every dialect: a mixin of `Modem`.
 
 Commands: +CMGF, +CSCS, +CSCA, +CSMP, +CSDH, +CNMI, +CPMS, +CMGS and +CMGW (the `> ` prompt,
-Ctrl-Z sends, ESC cancels), +CMGR, +CMGL, +CMGD; `+CMTI: "SM",<index>` on arrival; +CMS ERROR
+Ctrl-Z sends, ESC cancels), +CMSS (send from the store), +CMGR, +CMGL, +CMGD; `+CMTI: "SM",<index>` on arrival; +CMS ERROR
 codes (s3.2.5) shown as +CMEE asks.  In text mode "GSM" and "IRA" text travels as Latin-1
 bytes on the line (modules differ in how they map "GSM"; the manuals here show ASCII only) and
 "UCS2" as hex.  The store is the SIM's ("SM" only, `sms_slots` slots from
-index 1, as T-RUN s2.3/s2.4 number them); it survives a reboot, and a message arriving while it
-is full waits at the service centre until a slot frees (23.040 s3.3.2: the network keeps
-retrying).  The manuals in ../seeds/ show +CMTI with no AT+CNMI beforehand (T-RUN s2.3), so
+index 1, as T-RUN s2.3/s2.4 number them); it survives a reboot. A message arriving while it is
+full is not stored and gets no +CMTI: it waits at the service centre until a slot frees, then
+comes as any other (23.040 s3.3.2: the network keeps it and retries once the mobile says it has
+memory again) [INFERRED: neither the seeds nor 27.005 show an indication for a full store; the
++CMS ERROR: 322 "memory full" of s3.2.5 is the answer to a command that stores, +CMGW].  The manuals in ../seeds/ show +CMTI with no AT+CNMI beforehand (T-RUN s2.3), so
 `cnmi` defaults to 2,1.
 
 Tests and the CLI deliver with `deliver_sms()` / `deliver_pdu()` and read what the module sent
@@ -66,7 +68,7 @@ class SmsCommands:
     COMMANDS = {
         '+CMGF': 'at_cmgf', '+CSCS': 'at_cscs', '+CSCA': 'at_csca', '+CSMP': 'at_csmp',
         '+CSDH': 'at_csdh', '+CNMI': 'at_cnmi', '+CPMS': 'at_cpms', '+CMGS': 'at_cmgs',
-        '+CMGW': 'at_cmgw', '+CMGR': 'at_cmgr', '+CMGL': 'at_cmgl', '+CMGD': 'at_cmgd',
+        '+CMGW': 'at_cmgw', '+CMSS': 'at_cmss', '+CMGR': 'at_cmgr', '+CMGL': 'at_cmgl', '+CMGD': 'at_cmgd',
     }
     SMS_DEFAULTS = {'smsc': '+393492000200', 'sms_slots': 20, 'cnmi': (2, 1, 0, 0, 0),
                     'sms_echo': None, 'sms_send_s': 0.05}
@@ -319,6 +321,44 @@ class SmsCommands:
         def sent():
             self._sms_sent(parsed, pdu, mr)
             self.line(f'+CMGS: {mr}')
+            self.finish('OK')
+        self.later(self.sms_config('sms_send_s'), sent)
+        return None
+
+    def at_cmss(self, op, args):
+        """s3.5.2: send the SMS-SUBMIT stored at <index> (to <da> when given); it stays stored,
+        its status becomes STO SENT."""
+        if op == 'test':
+            return 'OK'
+        if op != 'set':
+            return 'ERROR'
+        try:
+            index = self._sms_index(args)
+        except IndexError:
+            return self.cms(321)
+        slot = self.sms_store.slots[index - 1]
+        if slot is None:
+            return self.cms(321)
+        try:
+            parsed = smspdu.parse(slot['pdu'])
+            if parsed.kind != smspdu.SUBMIT:
+                raise ValueError('not an SMS-SUBMIT')
+        except ValueError:
+            return self.cms(302)        # a received message cannot be sent
+        pdu = slot['pdu']
+        if len(args) > 1 and args[1]:
+            pdu = smspdu.submit(self.arg_str(args, 1, 21), parsed.ud, parsed.udl, parsed.dcs,
+                                udhi=parsed.udhi, smsc=self.csca)
+            parsed = smspdu.parse(pdu)
+        if self.reg_stat not in (1, 5):
+            return self.cms(331)
+        store = self.sms_store
+        mr = store.mr = (store.mr + 1) & 0xFF
+
+        def sent():
+            slot['stat'] = 3
+            self._sms_sent(parsed, pdu, mr)
+            self.line(f'+CMSS: {mr}')
             self.finish('OK')
         self.later(self.sms_config('sms_send_s'), sent)
         return None
