@@ -8,19 +8,27 @@ A task is a generator. What it yields tells the scheduler what to do:
   yield ev.wait(ms)           True once the event is set, False on timeout
   yield s.readable(st, ms)    True once stream `st` has bytes, False on timeout
   yield child.join(ms)        the child's result; its exception is raised here; Timeout on timeout
+  yield some_op               an Op: a reusable object run like a sub-generator (below)
 A generator hands back a value with `raise Return(value)` (Python 2.7 has no `return value` in a
 generator). `ms` is always optional: None waits without limit.
 
 Memory: tasks and queues are linked through the task objects themselves and every wait records
 its state in fields of the waiting task, so a switch allocates nothing. A suspended task costs its
 Task object plus its generator frames (see README, "Memory"). The call depth of sub-generators is
-bounded per task (`depth`, default 8: its preallocated stack takes as many heap blocks as 6).
+bounded per task (`depth`, default 8); the callers' stack is allocated at a task's first call of
+a sub-generator and kept, so a task that never calls one does without it.
+
+An Op is what a call that runs often returns instead of a new generator (a generator with its
+frame takes heap at every call, and `raise Return(v)` an exception object): an object made once
+and reused, whose send(val) and throw(exc) answer as a generator's would (what to yield), and
+which, once finished, returns `sched.ret(value)`: that value goes to the task that yielded it.
 """
 from modemkit import port
 from modemkit.port import const, ticks_add, ticks_diff
 
 _GENERATOR = type((lambda: (yield))())
 WAIT = object()       # yielded by the wait helpers below: the task's fields say what it waits for
+RET = object()        # returned by an Op that has finished: its result is in Task.val
 
 # Task.state: READY and DONE, or one of the waiting states, which also say what a timeout does.
 READY = 0
@@ -52,26 +60,34 @@ class SchedError(Exception):
 
 
 class Task(object):
-    """A running generator. Few attributes on purpose: each costs heap in every task; those
-    most tasks never set stay on the class until one does."""
+    """A running generator. Few attributes on purpose: on MicroPython each one set on an
+    instance costs 16 bytes of its dict in every task, so those a task may never set stay on
+    the class until one does (the scheduler sets a field only when its value changes)."""
     joiners = None                # an Event (never set: a queue), created by the first join()
     alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
     pending = None                # a cancel requested while the task itself was running
+    name = 'task'
+    parent = None
+    depth = None                  # its own call depth limit; None: the scheduler's
+    stack = None                  # the callers of gen (a list of depth - 1), from the first call
+    sp = 0                        # how many callers are on the stack
+    val = None                    # sent into the generator on resume; its result once DONE
+    exc = None                    # thrown into it on resume; its error once DONE
+    deadline = None               # ticks of a timed wait
+    wq = None                     # what it waits in: an Event, an owner, or a stream
 
     def __init__(self, sched, gen, name, parent, depth):
         self.sched = sched
-        self.name = name
-        self.parent = parent
-        self.stack = [None] * depth   # generator call stack, preallocated
-        self.stack[0] = gen
-        self.sp = 0
+        self.gen = gen                # the running generator (or Op): the top of its stack
         self.state = READY
-        self.val = None               # sent into the generator on resume; its result once DONE
-        self.exc = None               # thrown into it on resume; its error once DONE
-        self.deadline = None          # ticks of a timed wait
-        self.wq = None                # what it waits in: an Event, an owner, or a stream
         self.nxt = None               # link in the ready queue or in an Event's queue
         self.anxt = None              # link in the list of all tasks
+        if name:
+            self.name = name
+        if parent is not None:
+            self.parent = parent
+        if depth:
+            self.depth = depth
 
     def done(self):
         return self.state == DONE
@@ -83,7 +99,7 @@ class Task(object):
         if self.state == DONE:
             if self.exc is not None:
                 me.exc = self.exc
-            else:
+            elif self.val is not None:
                 me.val = self.val
             s._make_ready(me)
         else:
@@ -153,7 +169,6 @@ class Event(object):
         s = self.sched
         t = self.pop()
         while t is not None:
-            t.wq = None
             s._resume(t, True)
             t = self.pop()
 
@@ -172,6 +187,23 @@ class Event(object):
         return WAIT
 
 
+class Op(object):
+    """A reusable operation: yielded by a task like a sub-generator, run by the scheduler
+    through send() and throw() as a generator is, without the heap a generator takes at each
+    call. send(val) returns what a generator would yield next (None, WAIT after a wait helper,
+    a generator or an Op to call), or `sched.ret(value)` once finished; it may raise, as a
+    generator may. throw(exc) is called instead of send() to raise exc in it (the default
+    ends the operation: close(), then raise). close() is called when it is dropped unfinished.
+    The same object is never run by two tasks at once: whoever hands it out keeps track."""
+
+    def throw(self, exc):
+        self.close()
+        raise exc
+
+    def close(self):
+        pass
+
+
 class Scheduler(object):
     def __init__(self, clock=None, depth=8):
         self.clock = clock if clock is not None else port   # ticks_ms() and idle()
@@ -188,13 +220,13 @@ class Scheduler(object):
         """Start a task. Spawned from inside a task, it is that task's child (unless
         parent=False): the child is cancelled when the parent ends, and an error nobody joins
         is raised in the parent."""
-        if type(gen) is not _GENERATOR:
+        if type(gen) is not _GENERATOR and not isinstance(gen, Op):
             raise SchedError('spawn() needs a generator, got %r' % (gen,))
         if parent is None:
             parent = self.cur
         elif parent is False:
             parent = None          # a top-level task even when spawned from a task
-        t = Task(self, gen, name or 'task', parent, depth or self.depth)
+        t = Task(self, gen, name, parent, depth)
         t.anxt = self._all
         self._all = t
         self._make_ready(t)
@@ -228,6 +260,14 @@ class Scheduler(object):
             self._suspend(me, stream, timeout_ms, _STREAM)
         return WAIT
 
+    def ret(self, value=None):
+        """What an Op's send() returns once finished: `value` goes to the task that yielded
+        the Op (as `raise Return(value)` from a generator, without allocating)."""
+        t = self._current()
+        if value is not None or t.val is not None:
+            t.val = value
+        return RET
+
     def suspend(self, owner, timeout_ms=None):
         """Park the current task in `owner` (which offers remove(task)) until wake(task, v)."""
         self._suspend(self._current(), owner, timeout_ms, _JOIN)
@@ -237,7 +277,6 @@ class Scheduler(object):
         """Resume a suspended task with a value, or with an exception raised in it."""
         if t.state < _SLEEP:
             return
-        t.wq = None
         if exc is not None:
             t.exc = exc
         self._resume(t, val)
@@ -264,13 +303,21 @@ class Scheduler(object):
 
     def _suspend(self, t, wq, timeout_ms, state):
         t.state = state
-        t.wq = wq
-        t.deadline = None if timeout_ms is None else ticks_add(self.clock.ticks_ms(), timeout_ms)
+        if wq is not None or t.wq is not None:
+            t.wq = wq
+        if timeout_ms is not None:
+            t.deadline = ticks_add(self.clock.ticks_ms(), timeout_ms)
+        elif t.deadline is not None:
+            t.deadline = None
 
     def _resume(self, t, val):
-        t.val = val
-        t.deadline = None
-        t.wq = None
+        # only what changes is set: a field a task never used stays on the class (Task)
+        if val is not None or t.val is not None:
+            t.val = val
+        if t.deadline is not None:
+            t.deadline = None
+        if t.wq is not None:
+            t.wq = None
         self._make_ready(t)
 
     def _unwait(self, t):
@@ -287,7 +334,8 @@ class Scheduler(object):
 
     def _interrupt(self, t, exc):
         t.exc = exc
-        t.val = None
+        if t.val is not None:
+            t.val = None
         if t.state >= _SLEEP:
             self._unwait(t)
             self._resume(t, None)
@@ -348,11 +396,12 @@ class Scheduler(object):
         self.cur = t
         val = t.val
         exc = t.exc
-        t.val = None
-        t.exc = None
-        stack = t.stack
+        if val is not None:
+            t.val = None
+        if exc is not None:
+            t.exc = None
         while True:
-            gen = stack[t.sp]
+            gen = t.gen
             try:
                 if exc is not None:
                     e = exc
@@ -380,7 +429,7 @@ class Scheduler(object):
                 # cancelled itself while running: deliver Cancelled at its next step
                 e = t.pending
                 t.pending = None
-                if type(y) is _GENERATOR:
+                if type(y) is _GENERATOR or isinstance(y, Op):
                     y.close()
                 if t.state >= _SLEEP:
                     self._interrupt(t, e)
@@ -395,13 +444,26 @@ class Scheduler(object):
                 if t.state < _SLEEP:
                     self._make_ready(t)
                 break
-            if type(y) is _GENERATOR:
-                if t.sp + 1 >= len(stack):
-                    exc = SchedError('%s: sub-generator depth %d exceeded' % (t.name, len(stack)))
+            if y is RET:
+                # an Op finished (Scheduler.ret): its result goes to its caller
+                val = t.val
+                if val is not None:
+                    t.val = None
+                if self._pop(t, val, None):
+                    break
+                continue
+            if type(y) is _GENERATOR or isinstance(y, Op):
+                depth = t.depth or self.depth
+                if t.sp + 1 >= depth:
+                    exc = SchedError('%s: sub-generator depth %d exceeded' % (t.name, depth))
                     y.close()
                     continue
+                st = t.stack
+                if st is None:
+                    st = t.stack = [None] * (depth - 1)   # once per task, kept
+                st[t.sp] = gen
                 t.sp += 1
-                stack[t.sp] = y
+                t.gen = y
                 val = None
                 continue
             exc = SchedError('%s: yielded %r (expected None, a generator or a wait)' % (t.name, y))
@@ -409,18 +471,24 @@ class Scheduler(object):
 
     def _pop(self, t, val, err):
         """Leave the current generator; True when the task itself has finished."""
-        t.stack[t.sp] = None
         if t.sp > 0:
             t.sp -= 1
+            st = t.stack
+            t.gen = st[t.sp]
+            st[t.sp] = None
             return False
+        t.gen = None
         self._finish(t, val, err)
         return True
 
     def _finish(self, t, val, err):
         t.state = DONE
-        t.val = val
-        t.exc = err
-        t.wq = None
+        if val is not None or t.val is not None:
+            t.val = val
+        if err is not None or t.exc is not None:
+            t.exc = err
+        if t.wq is not None:
+            t.wq = None
         prev = None
         cur = self._all
         while cur is not None:
@@ -430,7 +498,7 @@ class Scheduler(object):
                 else:
                     prev.anxt = t.anxt
             elif cur.parent is t:
-                cur.parent = None
+                cur.parent = None     # it is set on the instance: no new field
                 cur.cancel()
             prev = cur if cur is not t else prev
             cur = cur.anxt

@@ -9,7 +9,7 @@ from modemkit.at import Cmd, OK
 
 # Heap bytes per suspended task (Task object, its call stack, a one-frame generator) on the
 # 64-bit unix port; README "Memory" quotes the measured figure. A 32-bit MCU needs about half.
-TASK_BYTES_BOUND = 640
+TASK_BYTES_BOUND = 256
 
 
 def _need_micropython():
