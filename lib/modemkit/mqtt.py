@@ -24,7 +24,7 @@ Packets MQTT 3.1.1 calls malformed (reserved flags set, wrong remaining length, 
 connection; reconnecting backs off (1 s doubling to `backoff_max_ms`, with jitter).
 """
 from modemkit.port import const, ticks_add, ticks_diff
-from modemkit.sched import Event, Return
+from modemkit.sched import Event, Op, Return
 from modemkit.sock import NetError, TimedOut, EOF, ECONNRESET
 
 DOWN = 0
@@ -112,6 +112,7 @@ class MQTT(object):
         self._win_len = [0] * window
         self._win_t = [0] * window           # when it was sent (ticks), for the PUBACK deadline
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
+        self._pub = _Publish(self)           # what publish() hands out while it is free
         self._pid = 0
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
         self.subs = []                       # (topic, qos), sent again after a reconnect
@@ -220,7 +221,17 @@ class MQTT(object):
 
     def publish(self, topic, msg, qos=0, retain=False, timeout_ms=None):
         """Publish, waiting for the connection and room; with qos=1, until its PUBACK.
-        Returns the packet id."""
+        `yield` what it returns: the packet id. Allocates nothing while no other task is in
+        a publish() (it hands out one reusable Op; a second caller meanwhile gets a
+        generator)."""
+        op = self._pub
+        if op.busy:
+            return self._publish_gen(topic, msg, qos, retain, timeout_ms)
+        op.start(topic, msg, qos, retain,
+                 None if timeout_ms is None else ticks_add(self._now(), timeout_ms))
+        return op
+
+    def _publish_gen(self, topic, msg, qos, retain, timeout_ms):
         deadline = None if timeout_ms is None else ticks_add(self._now(), timeout_ms)
         while True:
             if self._open() and self.sock.tx is None:
@@ -573,6 +584,61 @@ class MQTT(object):
             yield self.sock.send(self._hdr, 10000, 2)
         yield self._drop()
         self.state = DOWN
+
+
+class _Publish(Op):
+    """MQTT.publish() as an Op: the steps of _publish_gen, its state in fields."""
+
+    def __init__(self, client):
+        self.c = client
+        self.busy = False
+        self.topic = self.msg = None
+        self.qos = 0
+        self.retain = False
+        self.deadline = None
+        self.pid = -1
+        self.direct = False              # its last step yielded _publish_direct()
+
+    def start(self, topic, msg, qos, retain, deadline):
+        self.busy = True
+        self.topic = topic
+        self.msg = msg
+        self.qos = qos
+        self.retain = retain
+        self.deadline = deadline
+        self.pid = -1
+        self.direct = False
+
+    def send(self, val):
+        try:
+            return self._step(val)
+        except BaseException:
+            self.close()
+            raise
+
+    def _step(self, val):
+        c = self.c
+        if self.pid < 0:
+            if self.direct:
+                self.direct = False
+                pid = val                    # what _publish_direct() returned
+            elif c._open() and c.sock.tx is None:
+                self.direct = True
+                return c._publish_direct(self.topic, self.msg, self.qos, self.retain)
+            else:
+                pid = c.publish_nowait(self.topic, self.msg, self.qos, self.retain)
+            if pid < 0:
+                return c._wait(self.deadline, c.up if c.state != UP else c.sock.ev)
+            self.pid = pid
+        if self.qos and self.pid in c._win_pid:
+            return c._wait(self.deadline, c.acked)
+        pid = self.pid
+        self.close()
+        return c.sched.ret(pid)
+
+    def close(self):
+        self.busy = False
+        self.topic = self.msg = None         # not kept alive by a finished publish
 
 
 def _b(s):

@@ -2,7 +2,7 @@
 (proved with micropython.heap_lock), and the cost of a suspended task is bounded."""
 import gc
 
-from mktest import IS_MICROPYTHON, skip, setup, heap_locked as _locked
+from mktest import need_heap_lock, setup, heap_locked as _locked
 from modemkit.fakeuart import FakeClock
 from modemkit.sched import Scheduler, Event
 from modemkit.at import Cmd, OK
@@ -13,8 +13,7 @@ TASK_BYTES_BOUND = 256
 
 
 def _need_micropython():
-    if not IS_MICROPYTHON:
-        skip('heap_lock() exists only on MicroPython')
+    need_heap_lock()
 
 
 def test_task_switch_allocates_nothing():
