@@ -114,6 +114,7 @@ class MQTT(object):
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
         self._pub = _Publish(self)           # what publish() hands out while it is free
         self._pid = 0
+        self._size = 0                       # remaining length of the packet in self._rx
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
         self.subs = []                       # (topic, qos), sent again after a reconnect
         self._last_rx = 0
@@ -468,9 +469,44 @@ class MQTT(object):
                 s.ev.clear()
                 yield s.ev.wait(wait)
                 continue
+            kind = self._packet_now()
+            if kind >= 0:
+                # the whole packet was there (a PUBACK, most often): read without the
+                # generators and the tuple of _read_packet, so a QoS 1 publish costs nothing
+                self._dispatch(kind, self._size)
+                continue
             kind, size = yield self._read_packet(10000)
             if kind >= 0:
                 self._dispatch(kind, size)
+
+    def _packet_now(self):
+        """If the socket holds a whole packet that fits self._rx: read it (its body into
+        self._rx, its remaining length into self._size) and return its first byte; else -1,
+        reading nothing (_read_packet waits for the rest, skips it or reports it malformed)."""
+        s = self.sock
+        first = s.peek(0)
+        size = 0
+        shift = 0
+        i = 1
+        while True:
+            b = s.peek(i)
+            if b < 0:
+                return -1
+            size |= (b & 0x7F) << shift
+            shift += 7
+            i += 1
+            if not b & 0x80:
+                break
+            if i == 5:
+                return -1                    # a 5th length byte: malformed
+        if size > len(self._rx) or s.available() < i + size:
+            return -1
+        s.take_into(self._hdr, i)
+        if size:
+            s.take_into(self._rx, size)
+        self._last_rx = self._now()
+        self._size = size
+        return first
 
     def _read_exact(self, buf, n, timeout_ms):
         got = 0

@@ -70,3 +70,36 @@ def test_steady_state_qos0_generator_api_allocates_nothing():
     n = sent[0] - before[0]
     assert n > 250 and sent[1] == 0, sent
     assert m.broker.count - before[1] in (n, n + 1), (n, m.broker.count)   # one may be queued
+
+
+def test_steady_state_qos1_publish_allocates_nothing():
+    # the issue allows a QoS 1 publish 64 bytes; with the PUBACK read straight from the
+    # socket's ring (MQTT._packet_now) the whole round, publish to PUBACK, allocates none
+    need_heap_lock()
+    m, c = _client()
+    topic = b'modemkit/dev1/telemetry'[:20]
+    payload = bytearray(64)
+    got = [0, 0, 0]                  # publishes returned, sum of their ids, id mismatches
+
+    def publisher():
+        while True:
+            pid = yield c.publish(topic, payload, 1, False, 10000)
+            got[0] += 1
+            got[1] += pid
+            if pid in c._win_pid:    # returned before its PUBACK came
+                got[2] += 1
+
+    m.sched.spawn(publisher(), 'pub')
+    for _ in range(20):
+        m.sched.run_once()
+
+    def passes():
+        for _ in range(300):
+            m.sched.run_once()
+
+    before = (got[0], m.broker.count)
+    err = heap_locked(passes)
+    assert err is None, 'a QoS 1 publish allocated: %r' % err
+    n = got[0] - before[0]
+    assert n > 50 and got[2] == 0 and c.in_flight() <= 1, got
+    assert m.broker.count - before[1] in (n, n + 1), (n, m.broker.count)
