@@ -33,16 +33,18 @@ def run(ctx):
     if not ok:
         err = '%s: %s' % (why, ' | '.join(lines[-4:]))
         return {}, dict((k, err) for k in keys.values())
-    got, by_task = {}, {}
+    got, by_task, by_task1 = {}, {}, {}
     for line in lines:
         parts = line.split()
         if parts[:1] == ['alloc']:
             got[parts[1]] = int(parts[2]) / float(parts[3])
         elif parts[:1] == ['bytask'] and int(parts[2]):
             by_task[parts[1]] = round(int(parts[2]) / float(parts[3]), 2)
+        elif parts[:1] == ['bytask1'] and int(parts[2]):
+            by_task1[parts[1]] = round(int(parts[2]) / float(parts[3]), 2)
     # modemkit: publish_nowait, the generator API at QoS 0 and 1, the per-task pass; then
     # umqtt.simple (the null-socket pass sends nothing)
-    published = 3 * (N + WARM) + N + WARM + N_QOS1
+    published = 3 * (N + WARM) + N + 2 * (WARM + N_QOS1)
     delivered = len(ctx.subscriber.wait_for(TOPIC, published, timeout_s=10))
     base = {'interpreter': ctx.mpy['version'], 'heap_bytes': HEAP, 'publishes': N,
             'baud': None, 'turnaround_ms': 0, 'network_latency_ms': 0, 'repetitions': 1,
@@ -65,6 +67,7 @@ def run(ctx):
         qos1='`yield c.publish(topic, msg, 1, False, 10000)`, %d publishes, each returning '
              'once its PUBACK came back through the module (the driver\'s receive path '
              'included)' % N_QOS1,
+        qos1_bytes_per_publish_by_task=by_task1,
         bytes_per_publish_by_task=by_task,
         by_task='the same publishes again, gc.mem_alloc() read around each scheduler step and '
                 'summed per task (tasks that allocated nothing are left out)'))
