@@ -78,6 +78,11 @@ def _put_str(buf, i, s):
 
 
 class MQTT(object):
+    # Fields most clients never set stay on the class until one does: the instance's own table
+    # holds 37 (a step of MicroPython's table sizes: one more and it takes 47 slots, 160 bytes).
+    _out = None                              # QoS 0 packets for dialects without a tx ring
+    skipped = 0                              # incoming packets over max_packet, skipped
+    last_error = None
     def __init__(self, modem, host, port=1883, client_id='modemkit', user=None, password=None,
                  keepalive=60, clean=True, will=None, on_message=None, on_ack=None,
                  max_packet=512, window=4, backoff_max_ms=60000, ack_timeout_ms=30000,
@@ -106,7 +111,6 @@ class MQTT(object):
         # the socket's rings, allocated now and reused by every connection: allocated at each
         # reconnect they would need contiguous room in a heap that has fragmented by then
         self._rings = (bytearray(modem.rx_size), bytearray(modem.tx_size) if modem.tx_size else 0)
-        self._out = None                     # QoS 0 packets for dialects without a tx ring
         self._hdr = bytearray(5)             # fixed header + packet id scratch
         self._win_pid = [0] * window         # QoS 1 in flight: packet id (0 = free slot)
         self._win_len = [0] * window
@@ -114,15 +118,12 @@ class MQTT(object):
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
         self._pub = _Publish(self)           # what publish() hands out while it is free
         self._pid = 0
-        self._size = 0                       # remaining length of the packet in self._rx
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
         self.subs = []                       # (topic, qos), sent again after a reconnect
         self._last_rx = 0
         self._last_tx = 0
         self._seed = 0
         self.connects = 0
-        self.skipped = 0                     # incoming packets over max_packet, skipped
-        self.last_error = None
 
     # -- sending ---------------------------------------------------------------------------
     def _room(self, n):
@@ -469,11 +470,11 @@ class MQTT(object):
                 s.ev.clear()
                 yield s.ev.wait(wait)
                 continue
-            kind = self._packet_now()
-            if kind >= 0:
+            k = self._packet_now()
+            if k >= 0:
                 # the whole packet was there (a PUBACK, most often): read without the
                 # generators and the tuple of _read_packet, so a QoS 1 publish costs nothing
-                self._dispatch(kind, self._size)
+                self._dispatch(k & 0xFF, k >> 8)
                 continue
             kind, size = yield self._read_packet(10000)
             if kind >= 0:
@@ -481,8 +482,9 @@ class MQTT(object):
 
     def _packet_now(self):
         """If the socket holds a whole packet that fits self._rx: read it (its body into
-        self._rx, its remaining length into self._size) and return its first byte; else -1,
-        reading nothing (_read_packet waits for the rest, skips it or reports it malformed)."""
+        self._rx) and return its remaining length << 8 | its first byte (one small int: no
+        tuple); else -1, reading nothing (_read_packet waits for the rest, skips it or reports
+        it malformed)."""
         s = self.sock
         first = s.peek(0)
         size = 0
@@ -505,8 +507,7 @@ class MQTT(object):
         if size:
             s.take_into(self._rx, size)
         self._last_rx = self._now()
-        self._size = size
-        return first
+        return size << 8 | first
 
     def _read_exact(self, buf, n, timeout_ms):
         got = 0
