@@ -24,7 +24,7 @@ Packets MQTT 3.1.1 calls malformed (reserved flags set, wrong remaining length, 
 connection; reconnecting backs off (1 s doubling to `backoff_max_ms`, with jitter).
 """
 from modemkit.port import const, ticks_add, ticks_diff
-from modemkit.sched import Event, Op, Return
+from modemkit.sched import Event, Return
 from modemkit.sock import NetError, TimedOut, EOF, ECONNRESET
 
 DOWN = 0
@@ -116,7 +116,8 @@ class MQTT(object):
         self._win_len = [0] * window
         self._win_t = [0] * window           # when it was sent (ticks), for the PUBACK deadline
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
-        self._pub = _Publish(self)           # what publish() hands out while it is free
+        # publish()'s request: [its generator, busy, topic, msg, qos, retain, deadline]
+        self._preq = [None, False, None, None, 0, False, None]
         self._pid = 0
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
         self.subs = []                       # (topic, qos), sent again after a reconnect
@@ -224,28 +225,49 @@ class MQTT(object):
     def publish(self, topic, msg, qos=0, retain=False, timeout_ms=None):
         """Publish, waiting for the connection and room; with qos=1, until its PUBACK.
         `yield` what it returns: the packet id. Allocates nothing while no other task is in
-        a publish() (it hands out one reusable Op; a second caller meanwhile gets a
-        generator)."""
-        op = self._pub
-        if op.busy:
-            return self._publish_gen(topic, msg, qos, retain, timeout_ms)
-        op.start(topic, msg, qos, retain,
-                 None if timeout_ms is None else ticks_add(self._now(), timeout_ms))
-        return op
-
-    def _publish_gen(self, topic, msg, qos, retain, timeout_ms):
+        a publish(): it hands out the same generator each time (_publisher)."""
         deadline = None if timeout_ms is None else ticks_add(self._now(), timeout_ms)
-        while True:
-            if self._open() and self.sock.tx is None:
-                pid = yield self._publish_direct(topic, msg, qos, retain)
-            else:
-                pid = self.publish_nowait(topic, msg, qos, retain)
-            if pid >= 0:
-                break
-            yield self._wait(deadline, self.up if self.state != UP else self.sock.ev)
-        while qos and pid in self._win_pid:
-            yield self._wait(deadline, self.acked)
-        raise Return(pid)
+        req = self._preq
+        if req[1]:
+            # another task's publish is under way: a generator of its own (allocates)
+            return self._publisher([None, True, topic, msg, qos, retain, deadline])
+        req[1] = True
+        req[2] = topic
+        req[3] = msg
+        req[4] = qos
+        req[5] = retain
+        req[6] = deadline
+        if req[0] is None:
+            req[0] = self._publisher(req)
+        return req[0]
+
+    def _publisher(self, req):
+        # One generator serving every publish() of the client's life: a new generator per
+        # call, with its frame and its `raise Return`, took about 420 bytes. It hands the
+        # packet id back with sched.ret(), which leaves it suspended, not finished, and goes on
+        # with the request in req when publish() hands it out again.
+        try:
+            while True:
+                topic = req[2]
+                msg = req[3]
+                qos = req[4]
+                while True:
+                    if self._open() and self.sock.tx is None:
+                        pid = yield self._publish_direct(topic, msg, qos, req[5])
+                    else:
+                        pid = self.publish_nowait(topic, msg, qos, req[5])
+                    if pid >= 0:
+                        break
+                    yield self._wait(req[6], self.up if self.state != UP else self.sock.ev)
+                while qos and pid in self._win_pid:
+                    yield self._wait(req[6], self.acked)
+                req[1] = False
+                req[2] = req[3] = topic = msg = None     # not kept alive meanwhile
+                yield self.sched.ret(pid)
+        finally:
+            # ended by an error, a cancel or close(): publish() makes a new one
+            req[0] = req[2] = req[3] = None
+            req[1] = False
 
     def _publish_direct(self, topic, msg, qos, retain):
         # dialects without a transmit ring (Wavecom's data mode): build, then send
@@ -486,14 +508,15 @@ class MQTT(object):
         tuple); else -1, reading nothing (_read_packet waits for the rest, skips it or reports
         it malformed)."""
         s = self.sock
-        first = s.peek(0)
+        rx = s.rx                            # the socket's receive ring, read in place
+        first = rx[s.head]
         size = 0
         shift = 0
         i = 1
         while True:
-            b = s.peek(i)
-            if b < 0:
+            if i >= s.n:
                 return -1
+            b = rx[(s.head + i) % len(rx)]
             size |= (b & 0x7F) << shift
             shift += 7
             i += 1
@@ -621,61 +644,6 @@ class MQTT(object):
             yield self.sock.send(self._hdr, 10000, 2)
         yield self._drop()
         self.state = DOWN
-
-
-class _Publish(Op):
-    """MQTT.publish() as an Op: the steps of _publish_gen, its state in fields."""
-
-    def __init__(self, client):
-        self.c = client
-        self.busy = False
-        self.topic = self.msg = None
-        self.qos = 0
-        self.retain = False
-        self.deadline = None
-        self.pid = -1
-        self.direct = False              # its last step yielded _publish_direct()
-
-    def start(self, topic, msg, qos, retain, deadline):
-        self.busy = True
-        self.topic = topic
-        self.msg = msg
-        self.qos = qos
-        self.retain = retain
-        self.deadline = deadline
-        self.pid = -1
-        self.direct = False
-
-    def send(self, val):
-        try:
-            return self._step(val)
-        except BaseException:
-            self.close()
-            raise
-
-    def _step(self, val):
-        c = self.c
-        if self.pid < 0:
-            if self.direct:
-                self.direct = False
-                pid = val                    # what _publish_direct() returned
-            elif c._open() and c.sock.tx is None:
-                self.direct = True
-                return c._publish_direct(self.topic, self.msg, self.qos, self.retain)
-            else:
-                pid = c.publish_nowait(self.topic, self.msg, self.qos, self.retain)
-            if pid < 0:
-                return c._wait(self.deadline, c.up if c.state != UP else c.sock.ev)
-            self.pid = pid
-        if self.qos and self.pid in c._win_pid:
-            return c._wait(self.deadline, c.acked)
-        pid = self.pid
-        self.close()
-        return c.sched.ret(pid)
-
-    def close(self):
-        self.busy = False
-        self.topic = self.msg = None         # not kept alive by a finished publish
 
 
 def _b(s):

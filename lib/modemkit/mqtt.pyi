@@ -1,11 +1,11 @@
-# Types of modemkit.mqtt for IDEs and mypy. Methods returning _Op are generators (publish() may
-# return a reusable Op instead): yield them from a task (modemkit.sched).
+# Types of modemkit.mqtt for IDEs and mypy. Methods returning _Op are generators: yield them
+# from a task (modemkit.sched).
 from typing import Any, Callable, Generator, Optional, Tuple, Union
 
 from _typeshed import Incomplete
 from modemkit.sched import Task
 from modemkit.port import const as const, ticks_add as ticks_add, ticks_diff as ticks_diff
-from modemkit.sched import Event as Event, Op as Op, Return as Return
+from modemkit.sched import Event as Event, Return as Return
 from modemkit.sock import ECONNRESET as ECONNRESET, EOF as EOF, NetError as NetError, TimedOut as TimedOut
 
 DOWN: int
@@ -60,7 +60,7 @@ class MQTT:
                        retain: bool = False) -> int: ...
     def in_flight(self) -> int: ...
     def publish(self, topic: _Bytes, msg: _Bytes, qos: int = 0, retain: bool = False,
-                timeout_ms: Optional[int] = None) -> Union[Op, _Op]: ...
+                timeout_ms: Optional[int] = None) -> _Op: ...
     def subscribe(self, topic: _Bytes, qos: int = 0, timeout_ms: int = 10000) -> _Op: ...
     def unsubscribe(self, topic: _Bytes, timeout_ms: int = 10000) -> _Op: ...
     def start(self) -> Task: ...

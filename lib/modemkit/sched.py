@@ -8,7 +8,6 @@ A task is a generator. What it yields tells the scheduler what to do:
   yield ev.wait(ms)           True once the event is set, False on timeout
   yield s.readable(st, ms)    True once stream `st` has bytes, False on timeout
   yield child.join(ms)        the child's result; its exception is raised here; Timeout on timeout
-  yield some_op               an Op: a reusable object run like a sub-generator (below)
 A generator hands back a value with `raise Return(value)` (Python 2.7 has no `return value` in a
 generator). `ms` is always optional: None waits without limit.
 
@@ -18,17 +17,18 @@ Task object plus its generator frames (see README, "Memory"). The call depth of 
 bounded per task (`depth`, default 8); the callers' stack is allocated at a task's first call of
 a sub-generator and kept, so a task that never calls one does without it.
 
-An Op is what a call that runs often returns instead of a new generator (a generator with its
-frame takes heap at every call, and `raise Return(v)` an exception object): an object made once
-and reused, whose send(val) and throw(exc) answer as a generator's would (what to yield), and
-which, once finished, returns `sched.ret(value)`: that value goes to the task that yielded it.
+A call that runs often can hand out one generator each time instead of a new one (a new
+generator takes heap for its frame, and `raise Return(v)` an exception object): that generator
+serves one call after another in a loop, and ends each with `yield sched.ret(value)`, which
+gives value to the task that yielded it and leaves the generator suspended, not finished, for
+the next call (see MQTT.publish). Whoever hands it out sees that no two tasks run it at once.
 """
 from modemkit import port
 from modemkit.port import const, ticks_add, ticks_diff
 
 _GENERATOR = type((lambda: (yield))())
 WAIT = object()       # yielded by the wait helpers below: the task's fields say what it waits for
-RET = object()        # returned by an Op that has finished: its result is in Task.val
+RET = object()        # yielded through Scheduler.ret(): the result is in Task.val
 
 # Task.state: READY and DONE, or one of the waiting states, which also say what a timeout does.
 READY = 0
@@ -61,27 +61,28 @@ class SchedError(Exception):
 
 class Task(object):
     """A running generator. Few attributes on purpose: on MicroPython each one set on an
-    instance costs 16 bytes of its dict in every task, so those a task may never set stay on
-    the class until one does (the scheduler sets a field only when its value changes)."""
+    instance costs 16 bytes of its table in every task, so those a task may never set stay on
+    the class until one does (the scheduler sets a field only when its value changes). Those
+    nearly every task sets are set at once: a table that grows while the task runs needs a
+    new block then, in a heap fragmented by then (the table takes 2, 4, ... 12, 17 slots)."""
     joiners = None                # an Event (never set: a queue), created by the first join()
     alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
     pending = None                # a cancel requested while the task itself was running
     name = 'task'
     parent = None
     depth = None                  # its own call depth limit; None: the scheduler's
-    stack = None                  # the callers of gen (a list of depth - 1), from the first call
-    sp = 0                        # how many callers are on the stack
-    val = None                    # sent into the generator on resume; its result once DONE
+    stack = None                  # from the first call: [how many callers, caller 1, ...]
     exc = None                    # thrown into it on resume; its error once DONE
-    deadline = None               # ticks of a timed wait
-    wq = None                     # what it waits in: an Event, an owner, or a stream
 
     def __init__(self, sched, gen, name, parent, depth):
         self.sched = sched
-        self.gen = gen                # the running generator (or Op): the top of its stack
+        self.gen = gen                # the running generator: the top of its stack
         self.state = READY
         self.nxt = None               # link in the ready queue or in an Event's queue
         self.anxt = None              # link in the list of all tasks
+        self.val = None               # sent into the generator on resume; its result once DONE
+        self.wq = None                # what it waits in: an Event, an owner, or a stream
+        self.deadline = None          # ticks of a timed wait
         if name:
             self.name = name
         if parent is not None:
@@ -187,23 +188,6 @@ class Event(object):
         return WAIT
 
 
-class Op(object):
-    """A reusable operation: yielded by a task like a sub-generator, run by the scheduler
-    through send() and throw() as a generator is, without the heap a generator takes at each
-    call. send(val) returns what a generator would yield next (None, WAIT after a wait helper,
-    a generator or an Op to call), or `sched.ret(value)` once finished; it may raise, as a
-    generator may. throw(exc) is called instead of send() to raise exc in it (the default
-    ends the operation: close(), then raise). close() is called when it is dropped unfinished.
-    The same object is never run by two tasks at once: whoever hands it out keeps track."""
-
-    def throw(self, exc):
-        self.close()
-        raise exc
-
-    def close(self):
-        pass
-
-
 class Scheduler(object):
     def __init__(self, clock=None, depth=8):
         self.clock = clock if clock is not None else port   # ticks_ms() and idle()
@@ -220,7 +204,7 @@ class Scheduler(object):
         """Start a task. Spawned from inside a task, it is that task's child (unless
         parent=False): the child is cancelled when the parent ends, and an error nobody joins
         is raised in the parent."""
-        if type(gen) is not _GENERATOR and not isinstance(gen, Op):
+        if type(gen) is not _GENERATOR:
             raise SchedError('spawn() needs a generator, got %r' % (gen,))
         if parent is None:
             parent = self.cur
@@ -261,8 +245,9 @@ class Scheduler(object):
         return WAIT
 
     def ret(self, value=None):
-        """What an Op's send() returns once finished: `value` goes to the task that yielded
-        the Op (as `raise Return(value)` from a generator, without allocating)."""
+        """`yield s.ret(value)` ends a call of a generator that serves call after call:
+        value goes to the task that yielded the generator (as `raise Return(value)`, without
+        allocating), and the generator stays suspended there until it is yielded again."""
         t = self._current()
         if value is not None or t.val is not None:
             t.val = value
@@ -429,7 +414,7 @@ class Scheduler(object):
                 # cancelled itself while running: deliver Cancelled at its next step
                 e = t.pending
                 t.pending = None
-                if type(y) is _GENERATOR or isinstance(y, Op):
+                if type(y) is _GENERATOR:
                     y.close()
                 if t.state >= _SLEEP:
                     self._interrupt(t, e)
@@ -445,24 +430,27 @@ class Scheduler(object):
                     self._make_ready(t)
                 break
             if y is RET:
-                # an Op finished (Scheduler.ret): its result goes to its caller
+                # a call ended (Scheduler.ret): the result goes to the caller, the generator
+                # is left suspended for its next call
                 val = t.val
                 if val is not None:
                     t.val = None
                 if self._pop(t, val, None):
                     break
                 continue
-            if type(y) is _GENERATOR or isinstance(y, Op):
+            if type(y) is _GENERATOR:
                 depth = t.depth or self.depth
-                if t.sp + 1 >= depth:
+                st = t.stack
+                if st is None:
+                    st = t.stack = [None] * depth     # once per task, kept
+                    st[0] = 0
+                n = st[0] + 1
+                if n >= depth:
                     exc = SchedError('%s: sub-generator depth %d exceeded' % (t.name, depth))
                     y.close()
                     continue
-                st = t.stack
-                if st is None:
-                    st = t.stack = [None] * (depth - 1)   # once per task, kept
-                st[t.sp] = gen
-                t.sp += 1
+                st[n] = gen
+                st[0] = n
                 t.gen = y
                 val = None
                 continue
@@ -471,11 +459,12 @@ class Scheduler(object):
 
     def _pop(self, t, val, err):
         """Leave the current generator; True when the task itself has finished."""
-        if t.sp > 0:
-            t.sp -= 1
-            st = t.stack
-            t.gen = st[t.sp]
-            st[t.sp] = None
+        st = t.stack
+        if st is not None and st[0]:
+            n = st[0]
+            t.gen = st[n]
+            st[n] = None
+            st[0] = n - 1
             return False
         t.gen = None
         self._finish(t, val, err)

@@ -151,12 +151,6 @@ class Socket(object):
         yield self._wait_data(timeout_ms)
         raise Return(self.take_into(buf, want))
 
-    def peek(self, i):
-        """The received byte i places ahead, not consumed; -1 if it has not come yet."""
-        if i >= self.n:
-            return -1
-        return self.rx[(self.head + i) % len(self.rx)]
-
     def take_into(self, buf, want):
         """recv_into() without waiting: copies what is there, up to want bytes; their count."""
         k = want if want < self.n else self.n
