@@ -148,6 +148,17 @@ def markdown(doc):
                     (' modemkit\'s own bytes per publish, by task: %s.' % ', '.join(
                         '%s %s' % ('the publishing loop' if t == 'main' else t, _f(b))
                         for t, b in sorted(by_task.items()))) if by_task else '')]
+    gen = _m(doc, 'alloc_bytes_per_publish.modemkit', 'generator_api_bytes_per_publish')
+    q1 = _m(doc, 'alloc_bytes_per_publish.modemkit', 'qos1_bytes_per_publish')
+    q1_task = _m(doc, 'alloc_bytes_per_publish.modemkit', 'qos1_bytes_per_publish_by_task')
+    if gen is not None and q1 is not None and gen >= 0 and q1 >= 0:
+        out += ['', 'modemkit per publish, read inside the publishing task after its warm-up: '
+                '`publish_nowait()` %s bytes, `yield c.publish(...)` at QoS 0 %s, at QoS 1 %s '
+                '(its PUBACK back through the module%s).' % (
+                    _f(_v(doc, 'alloc_bytes_per_publish.modemkit')), _f(gen), _f(q1),
+                    ('; where they go, a second pass counted per scheduler step: %s' % ', '.join('%s %s' % (
+                        'the publishing loop' if t == 'main' else t, _f(b))
+                        for t, b in sorted(q1_task.items()))) if q1_task else '')]
     for label, mk, pk, peer, unit in peer_rows(doc):
         for k in (mk, pk):
             above = _m(doc, k, 'failed_above')
@@ -223,9 +234,10 @@ def wins(doc):
 
 
 WHY_WIN = {
-    'task_bytes.modemkit': ' A modemkit task carries a preallocated call stack of 8 '
-    'sub-generators and its wait state in its own fields, so switching and waiting allocate '
-    'nothing; asyncio\'s task is a native object holding one coroutine.',
+    'task_bytes.modemkit': ' A modemkit task keeps its wait state in its own fields (those it '
+    'has never used stay on the class) and allocates the stack of its callers at its first '
+    'sub-generator call, so switching and waiting allocate nothing; asyncio\'s task is a native '
+    'object holding one coroutine.',
     'switch_us.modemkit': ' Each pass of modemkit\'s scheduler walks every task for deadlines '
     'and streams.',
     'alloc_bytes_per_publish.modemkit': '',

@@ -78,6 +78,11 @@ def _put_str(buf, i, s):
 
 
 class MQTT(object):
+    # Fields most clients never set stay on the class until one does: the instance's own table
+    # holds 37 (a step of MicroPython's table sizes: one more and it takes 47 slots, 160 bytes).
+    _out = None                              # QoS 0 packets for dialects without a tx ring
+    skipped = 0                              # incoming packets over max_packet, skipped
+    last_error = None
     def __init__(self, modem, host, port=1883, client_id='modemkit', user=None, password=None,
                  keepalive=60, clean=True, will=None, on_message=None, on_ack=None,
                  max_packet=512, window=4, backoff_max_ms=60000, ack_timeout_ms=30000,
@@ -106,12 +111,13 @@ class MQTT(object):
         # the socket's rings, allocated now and reused by every connection: allocated at each
         # reconnect they would need contiguous room in a heap that has fragmented by then
         self._rings = (bytearray(modem.rx_size), bytearray(modem.tx_size) if modem.tx_size else 0)
-        self._out = None                     # QoS 0 packets for dialects without a tx ring
         self._hdr = bytearray(5)             # fixed header + packet id scratch
         self._win_pid = [0] * window         # QoS 1 in flight: packet id (0 = free slot)
         self._win_len = [0] * window
         self._win_t = [0] * window           # when it was sent (ticks), for the PUBACK deadline
         self._win_buf = [bytearray(max_packet) for _ in range(window)]
+        # publish()'s request: [its generator, busy, topic, msg, qos, retain, deadline]
+        self._preq = [None, False, None, None, 0, False, None]
         self._pid = 0
         self._sub_pid = 0                    # SUBSCRIBE/UNSUBSCRIBE waiting for its ack
         self.subs = []                       # (topic, qos), sent again after a reconnect
@@ -119,8 +125,6 @@ class MQTT(object):
         self._last_tx = 0
         self._seed = 0
         self.connects = 0
-        self.skipped = 0                     # incoming packets over max_packet, skipped
-        self.last_error = None
 
     # -- sending ---------------------------------------------------------------------------
     def _room(self, n):
@@ -220,19 +224,50 @@ class MQTT(object):
 
     def publish(self, topic, msg, qos=0, retain=False, timeout_ms=None):
         """Publish, waiting for the connection and room; with qos=1, until its PUBACK.
-        Returns the packet id."""
+        `yield` what it returns: the packet id. Allocates nothing while no other task is in
+        a publish(): it hands out the same generator each time (_publisher)."""
         deadline = None if timeout_ms is None else ticks_add(self._now(), timeout_ms)
-        while True:
-            if self._open() and self.sock.tx is None:
-                pid = yield self._publish_direct(topic, msg, qos, retain)
-            else:
-                pid = self.publish_nowait(topic, msg, qos, retain)
-            if pid >= 0:
-                break
-            yield self._wait(deadline, self.up if self.state != UP else self.sock.ev)
-        while qos and pid in self._win_pid:
-            yield self._wait(deadline, self.acked)
-        raise Return(pid)
+        req = self._preq
+        if req[1]:
+            # another task's publish is under way: a generator of its own (allocates)
+            return self._publisher([None, True, topic, msg, qos, retain, deadline])
+        req[1] = True
+        req[2] = topic
+        req[3] = msg
+        req[4] = qos
+        req[5] = retain
+        req[6] = deadline
+        if req[0] is None:
+            req[0] = self._publisher(req)
+        return req[0]
+
+    def _publisher(self, req):
+        # One generator serving every publish() of the client's life: a new generator per
+        # call, with its frame and its `raise Return`, took about 420 bytes. It hands the
+        # packet id back with sched.ret(), which leaves it suspended, not finished, and goes on
+        # with the request in req when publish() hands it out again.
+        try:
+            while True:
+                topic = req[2]
+                msg = req[3]
+                qos = req[4]
+                while True:
+                    if self._open() and self.sock.tx is None:
+                        pid = yield self._publish_direct(topic, msg, qos, req[5])
+                    else:
+                        pid = self.publish_nowait(topic, msg, qos, req[5])
+                    if pid >= 0:
+                        break
+                    yield self._wait(req[6], self.up if self.state != UP else self.sock.ev)
+                while qos and pid in self._win_pid:
+                    yield self._wait(req[6], self.acked)
+                req[1] = False
+                req[2] = req[3] = topic = msg = None     # not kept alive meanwhile
+                yield self.sched.ret(pid)
+        finally:
+            # ended by an error, a cancel or close(): publish() makes a new one
+            req[0] = req[2] = req[3] = None
+            req[1] = False
 
     def _publish_direct(self, topic, msg, qos, retain):
         # dialects without a transmit ring (Wavecom's data mode): build, then send
@@ -457,9 +492,45 @@ class MQTT(object):
                 s.ev.clear()
                 yield s.ev.wait(wait)
                 continue
+            k = self._packet_now()
+            if k >= 0:
+                # the whole packet was there (a PUBACK, most often): read without the
+                # generators and the tuple of _read_packet, so a QoS 1 publish costs nothing
+                self._dispatch(k & 0xFF, k >> 8)
+                continue
             kind, size = yield self._read_packet(10000)
             if kind >= 0:
                 self._dispatch(kind, size)
+
+    def _packet_now(self):
+        """If the socket holds a whole packet that fits self._rx: read it (its body into
+        self._rx) and return its remaining length << 8 | its first byte (one small int: no
+        tuple); else -1, reading nothing (_read_packet waits for the rest, skips it or reports
+        it malformed)."""
+        s = self.sock
+        rx = s.rx                            # the socket's receive ring, read in place
+        first = rx[s.head]
+        size = 0
+        shift = 0
+        i = 1
+        while True:
+            if i >= s.n:
+                return -1
+            b = rx[(s.head + i) % len(rx)]
+            size |= (b & 0x7F) << shift
+            shift += 7
+            i += 1
+            if not b & 0x80:
+                break
+            if i == 5:
+                return -1                    # a 5th length byte: malformed
+        if size > len(self._rx) or s.available() < i + size:
+            return -1
+        s.take_into(self._hdr, i)
+        if size:
+            s.take_into(self._rx, size)
+        self._last_rx = self._now()
+        return size << 8 | first
 
     def _read_exact(self, buf, n, timeout_ms):
         got = 0

@@ -43,6 +43,7 @@ class Quectel(Modem):
         self._svc = None           # URC lines of the DNS/ping/NTP request in progress
         self._svc_want = 0         # how many lines complete it
         self._svc_ev = None        # set while one is in progress
+        self._fq = [None, None]    # fetch(): its generator, the socket it reads
 
     # -- lifecycle -------------------------------------------------------------------------
     def configure(self):
@@ -203,30 +204,47 @@ class Quectel(Modem):
         raise Return(r.status == OK and r.nlines > 0 and r.num(0, 5) == 2)   # 2 = "Connected"
 
     def fetch(self, s):
-        c = self._c_io
-        c.clear().add(b'AT+QIRD=').add(s.id)
-        c.timeout_ms = 5000
-        c.prompt = NO_PROMPT
-        if s.res != 'service':
-            room = s.room()
-            c.add(b',').add(room if room < self.READ_CHUNK else self.READ_CHUNK)
-        c.expect = b'+QIRD:'
-        c.put = s.put_fn
-        # Cleared before asking: a "recv" URC that lands after this read's answer (the module
-        # sends it once the buffer is empty again) must not be lost.
-        s.pending = False
-        r = yield self.chan.send(c)
-        c.put = None
-        if r.status != OK:
-            raise fail(c, r)
-        if r.nlines and r.num(0, 0, 0) > 0:      # garbled length: as 0, not a TypeError
-            s.pending = True           # QL s2.1.8: keep reading until +QIRD: 0
-        elif s.rclosed and not s.pending:
-            s.peer_closed()
-        if s.kind == UDP and r.nlines:
-            t = r.text(0, 1)
-            if t is not None:
-                s.addr = (t, r.num(0, 2, 0))
+        # The I/O task's alone, one at a time: it hands out the same generator each time
+        # (sched.ret), since a new one per read took its frame's heap at every "recv" URC, two
+        # reads per incoming packet (QL s2.1.8)
+        q = self._fq
+        q[1] = s
+        if q[0] is None:
+            q[0] = self._fetcher(q)
+        return q[0]
+
+    def _fetcher(self, q):
+        try:
+            while True:
+                s = q[1]
+                c = self._c_io
+                c.clear().add(b'AT+QIRD=').add(s.id)
+                c.timeout_ms = 5000
+                c.prompt = NO_PROMPT
+                if s.res != 'service':
+                    room = s.room()
+                    c.add(b',').add(room if room < self.READ_CHUNK else self.READ_CHUNK)
+                c.expect = b'+QIRD:'
+                c.put = s.put_fn
+                # Cleared before asking: a "recv" URC that lands after this read's answer (the
+                # module sends it once the buffer is empty again) must not be lost.
+                s.pending = False
+                r = yield self.chan.send(c)
+                c.put = None
+                if r.status != OK:
+                    raise fail(c, r)
+                if r.nlines and r.num(0, 0, 0) > 0:      # garbled length: as 0, not a TypeError
+                    s.pending = True           # QL s2.1.8: keep reading until +QIRD: 0
+                elif s.rclosed and not s.pending:
+                    s.peer_closed()
+                if s.kind == UDP and r.nlines:
+                    t = r.text(0, 1)
+                    if t is not None:
+                        s.addr = (t, r.num(0, 2, 0))
+                q[1] = s = r = None
+                yield self.sched.ret()
+        finally:
+            q[0] = q[1] = None           # ended by an error or a cancel: fetch() makes another
 
     def close(self, s):
         self.forget(s)

@@ -14,13 +14,21 @@ generator). `ms` is always optional: None waits without limit.
 Memory: tasks and queues are linked through the task objects themselves and every wait records
 its state in fields of the waiting task, so a switch allocates nothing. A suspended task costs its
 Task object plus its generator frames (see README, "Memory"). The call depth of sub-generators is
-bounded per task (`depth`, default 8: its preallocated stack takes as many heap blocks as 6).
+bounded per task (`depth`, default 8); the callers' stack is allocated at a task's first call of
+a sub-generator and kept, so a task that never calls one does without it.
+
+A call that runs often can hand out one generator each time instead of a new one (a new
+generator takes heap for its frame, and `raise Return(v)` an exception object): that generator
+serves one call after another in a loop, and ends each with `yield sched.ret(value)`, which
+gives value to the task that yielded it and leaves the generator suspended, not finished, for
+the next call (see MQTT.publish). Whoever hands it out sees that no two tasks run it at once.
 """
 from modemkit import port
 from modemkit.port import const, ticks_add, ticks_diff
 
 _GENERATOR = type((lambda: (yield))())
 WAIT = object()       # yielded by the wait helpers below: the task's fields say what it waits for
+RET = object()        # yielded through Scheduler.ret(): the result is in Task.val
 
 # Task.state: READY and DONE, or one of the waiting states, which also say what a timeout does.
 READY = 0
@@ -52,26 +60,35 @@ class SchedError(Exception):
 
 
 class Task(object):
-    """A running generator. Few attributes on purpose: each costs heap in every task; those
-    most tasks never set stay on the class until one does."""
+    """A running generator. Few attributes on purpose: on MicroPython each one set on an
+    instance costs 16 bytes of its table in every task, so those a task may never set stay on
+    the class until one does (the scheduler sets a field only when its value changes). Those
+    nearly every task sets are set at once: a table that grows while the task runs needs a
+    new block then, in a heap fragmented by then (the table takes 2, 4, ... 12, 17 slots)."""
     joiners = None                # an Event (never set: a queue), created by the first join()
     alive_by = None               # watchdog heartbeat deadline, see Scheduler.heartbeat
     pending = None                # a cancel requested while the task itself was running
+    name = 'task'
+    parent = None
+    depth = None                  # its own call depth limit; None: the scheduler's
+    stack = None                  # from the first call: [how many callers, caller 1, ...]
+    exc = None                    # thrown into it on resume; its error once DONE
 
     def __init__(self, sched, gen, name, parent, depth):
         self.sched = sched
-        self.name = name
-        self.parent = parent
-        self.stack = [None] * depth   # generator call stack, preallocated
-        self.stack[0] = gen
-        self.sp = 0
+        self.gen = gen                # the running generator: the top of its stack
         self.state = READY
-        self.val = None               # sent into the generator on resume; its result once DONE
-        self.exc = None               # thrown into it on resume; its error once DONE
-        self.deadline = None          # ticks of a timed wait
-        self.wq = None                # what it waits in: an Event, an owner, or a stream
         self.nxt = None               # link in the ready queue or in an Event's queue
         self.anxt = None              # link in the list of all tasks
+        self.val = None               # sent into the generator on resume; its result once DONE
+        self.wq = None                # what it waits in: an Event, an owner, or a stream
+        self.deadline = None          # ticks of a timed wait
+        if name:
+            self.name = name
+        if parent is not None:
+            self.parent = parent
+        if depth:
+            self.depth = depth
 
     def done(self):
         return self.state == DONE
@@ -83,7 +100,7 @@ class Task(object):
         if self.state == DONE:
             if self.exc is not None:
                 me.exc = self.exc
-            else:
+            elif self.val is not None:
                 me.val = self.val
             s._make_ready(me)
         else:
@@ -153,7 +170,6 @@ class Event(object):
         s = self.sched
         t = self.pop()
         while t is not None:
-            t.wq = None
             s._resume(t, True)
             t = self.pop()
 
@@ -194,7 +210,7 @@ class Scheduler(object):
             parent = self.cur
         elif parent is False:
             parent = None          # a top-level task even when spawned from a task
-        t = Task(self, gen, name or 'task', parent, depth or self.depth)
+        t = Task(self, gen, name, parent, depth)
         t.anxt = self._all
         self._all = t
         self._make_ready(t)
@@ -228,6 +244,15 @@ class Scheduler(object):
             self._suspend(me, stream, timeout_ms, _STREAM)
         return WAIT
 
+    def ret(self, value=None):
+        """`yield s.ret(value)` ends a call of a generator that serves call after call:
+        value goes to the task that yielded the generator (as `raise Return(value)`, without
+        allocating), and the generator stays suspended there until it is yielded again."""
+        t = self._current()
+        if value is not None or t.val is not None:
+            t.val = value
+        return RET
+
     def suspend(self, owner, timeout_ms=None):
         """Park the current task in `owner` (which offers remove(task)) until wake(task, v)."""
         self._suspend(self._current(), owner, timeout_ms, _JOIN)
@@ -237,7 +262,6 @@ class Scheduler(object):
         """Resume a suspended task with a value, or with an exception raised in it."""
         if t.state < _SLEEP:
             return
-        t.wq = None
         if exc is not None:
             t.exc = exc
         self._resume(t, val)
@@ -264,13 +288,21 @@ class Scheduler(object):
 
     def _suspend(self, t, wq, timeout_ms, state):
         t.state = state
-        t.wq = wq
-        t.deadline = None if timeout_ms is None else ticks_add(self.clock.ticks_ms(), timeout_ms)
+        if wq is not None or t.wq is not None:
+            t.wq = wq
+        if timeout_ms is not None:
+            t.deadline = ticks_add(self.clock.ticks_ms(), timeout_ms)
+        elif t.deadline is not None:
+            t.deadline = None
 
     def _resume(self, t, val):
-        t.val = val
-        t.deadline = None
-        t.wq = None
+        # only what changes is set: a field a task never used stays on the class (Task)
+        if val is not None or t.val is not None:
+            t.val = val
+        if t.deadline is not None:
+            t.deadline = None
+        if t.wq is not None:
+            t.wq = None
         self._make_ready(t)
 
     def _unwait(self, t):
@@ -287,7 +319,8 @@ class Scheduler(object):
 
     def _interrupt(self, t, exc):
         t.exc = exc
-        t.val = None
+        if t.val is not None:
+            t.val = None
         if t.state >= _SLEEP:
             self._unwait(t)
             self._resume(t, None)
@@ -348,11 +381,12 @@ class Scheduler(object):
         self.cur = t
         val = t.val
         exc = t.exc
-        t.val = None
-        t.exc = None
-        stack = t.stack
+        if val is not None:
+            t.val = None
+        if exc is not None:
+            t.exc = None
         while True:
-            gen = stack[t.sp]
+            gen = t.gen
             try:
                 if exc is not None:
                     e = exc
@@ -395,13 +429,29 @@ class Scheduler(object):
                 if t.state < _SLEEP:
                     self._make_ready(t)
                 break
+            if y is RET:
+                # a call ended (Scheduler.ret): the result goes to the caller, the generator
+                # is left suspended for its next call
+                val = t.val
+                if val is not None:
+                    t.val = None
+                if self._pop(t, val, None):
+                    break
+                continue
             if type(y) is _GENERATOR:
-                if t.sp + 1 >= len(stack):
-                    exc = SchedError('%s: sub-generator depth %d exceeded' % (t.name, len(stack)))
+                depth = t.depth or self.depth
+                st = t.stack
+                if st is None:
+                    st = t.stack = [None] * depth     # once per task, kept
+                    st[0] = 0
+                n = st[0] + 1
+                if n >= depth:
+                    exc = SchedError('%s: sub-generator depth %d exceeded' % (t.name, depth))
                     y.close()
                     continue
-                t.sp += 1
-                stack[t.sp] = y
+                st[n] = gen
+                st[0] = n
+                t.gen = y
                 val = None
                 continue
             exc = SchedError('%s: yielded %r (expected None, a generator or a wait)' % (t.name, y))
@@ -409,18 +459,25 @@ class Scheduler(object):
 
     def _pop(self, t, val, err):
         """Leave the current generator; True when the task itself has finished."""
-        t.stack[t.sp] = None
-        if t.sp > 0:
-            t.sp -= 1
+        st = t.stack
+        if st is not None and st[0]:
+            n = st[0]
+            t.gen = st[n]
+            st[n] = None
+            st[0] = n - 1
             return False
+        t.gen = None
         self._finish(t, val, err)
         return True
 
     def _finish(self, t, val, err):
         t.state = DONE
-        t.val = val
-        t.exc = err
-        t.wq = None
+        if val is not None or t.val is not None:
+            t.val = val
+        if err is not None or t.exc is not None:
+            t.exc = err
+        if t.wq is not None:
+            t.wq = None
         prev = None
         cur = self._all
         while cur is not None:
@@ -430,7 +487,7 @@ class Scheduler(object):
                 else:
                     prev.anxt = t.anxt
             elif cur.parent is t:
-                cur.parent = None
+                cur.parent = None     # it is set on the instance: no new field
                 cur.cancel()
             prev = cur if cur is not t else prev
             cur = cur.anxt

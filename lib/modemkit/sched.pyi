@@ -11,6 +11,7 @@ _Op = Generator[Any, Any, None]
 # What the wait helpers return: the caller yields it at once.
 _Wait = object
 WAIT: object
+RET: object
 READY: int
 DONE: int
 
@@ -33,8 +34,9 @@ class Task:
     sched: Scheduler
     name: str
     parent: Optional[Task]
-    stack: list[Any]
-    sp: int
+    depth: Optional[int]
+    gen: Any
+    stack: Optional[list[Any]]
     state: int
     val: Any
     exc: Optional[BaseException]
@@ -42,8 +44,8 @@ class Task:
     wq: Any
     nxt: Optional[Task]
     anxt: Optional[Task]
-    def __init__(self, sched: Scheduler, gen: _Op, name: str, parent: Optional[Task],
-                 depth: int) -> None: ...
+    def __init__(self, sched: Scheduler, gen: _Op, name: Optional[str],
+                 parent: Optional[Task], depth: Optional[int]) -> None: ...
     def done(self) -> bool: ...
     def join(self, timeout_ms: Optional[int] = None) -> _Wait: ...
     def cancel(self) -> None: ...
@@ -71,6 +73,7 @@ class Scheduler:
     def spawn(self, gen: _Op, name: Optional[str] = None,
               parent: Union[Task, bool, None] = None, depth: Optional[int] = None) -> Task: ...
     def run(self, main: Optional[_Op] = None) -> Any: ...
+    def ret(self, value: Any = None) -> object: ...
     def sleep_ms(self, ms: int) -> _Wait: ...
     def readable(self, stream: Any, timeout_ms: Optional[int] = None) -> _Wait: ...
     def suspend(self, owner: Any, timeout_ms: Optional[int] = None) -> _Wait: ...

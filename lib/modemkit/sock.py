@@ -149,6 +149,10 @@ class Socket(object):
         UDP: one whole datagram (truncated to buf); its sender is in self.addr."""
         want = len(buf) if nbytes is None else nbytes
         yield self._wait_data(timeout_ms)
+        raise Return(self.take_into(buf, want))
+
+    def take_into(self, buf, want):
+        """recv_into() without waiting: copies what is there, up to want bytes; their count."""
         k = want if want < self.n else self.n
         rx = self.rx
         size = len(rx)
@@ -166,7 +170,7 @@ class Socket(object):
             self.n -= k
         if self.pending:
             self.modem.kick()
-        raise Return(k)
+        return k
 
     def _wait_data(self, timeout_ms):
         # checks again after every wake-up: data, end of stream, error, or time up

@@ -75,6 +75,17 @@ def tmpdir():
         return path
 
 
+def need_heap_lock():
+    """Skip unless the port is MicroPython's and it has micropython.heap_lock() (CPython 3,
+    Python 2.7 and a MicroPython built without it cannot prove that code allocates nothing)."""
+    from modemkit import port
+    if port.PLATFORM != 'micropython':
+        skip('heap_lock() exists only on MicroPython (port %s)' % port.PLATFORM)
+    import micropython
+    if not hasattr(micropython, 'heap_lock'):
+        skip('this MicroPython has no heap_lock()')
+
+
 def heap_locked(fn):
     """Run fn() with MicroPython's heap locked; return the MemoryError it hit, or None."""
     import micropython

@@ -90,3 +90,63 @@ def test_micropython_tty_on_pty(pty_pair, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert out.decode().strip() == "micropython b'\\r\\nOK\\r\\n'", out
+
+
+MPY_RING_SCRIPT = r'''
+import sys
+sys.path.insert(0, %(lib)r)
+import gc
+import micropython
+from modemkit import port
+s = port.open_serial(%(path)r)
+ring = bytearray(b'0123456789abcdefghijklmnopqrstuv')
+s.write(ring, 4, 0)                     # warm up (b'0123'): the first call may set up state
+parts = ((4, 8), (28, 4), (0, 6), (6, 26), (0, 32), (31, 1))
+
+
+def locked():
+    # in a function: a new module global would grow the globals' table
+    n = 0
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        for off, k in parts:
+            n += s.write(ring, k, off)  # the I/O task's call: part of a ring, no slice
+        err = None
+    except MemoryError as e:
+        err = e
+    micropython.heap_unlock()
+    return n, err
+
+
+print('wrote %%d err %%r' %% locked())
+'''
+
+
+def test_micropython_writes_part_of_a_ring_without_allocating(pty_pair, tmp_path):
+    # The port writes buf[off:off+n] with MicroPython's stream write(buf, off, n) (py/stream.c):
+    # a memoryview slice would take 64 bytes per write; under heap_lock() it would fail.
+    mp = shutil.which('micropython') or os.path.join(os.path.dirname(sys.executable), 'micropython')
+    if not os.path.exists(mp):
+        pytest.skip('the MicroPython unix port is not installed')
+    master, path = pty_pair
+    script = tmp_path / 'ring.py'
+    script.write_text(MPY_RING_SCRIPT % {'lib': os.path.join(ROOT, 'lib'), 'path': path})
+    proc = subprocess.Popen([mp, '-X', 'heapsize=64K', str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ring = b'0123456789abcdefghijklmnopqrstuv'
+    want = b''.join(ring[o:o + k] for o, k in ((4, 8), (28, 4), (0, 6), (6, 26), (0, 32),
+                                               (31, 1)))
+    assert out.decode().strip() == 'wrote %d err None' % len(want), out
+    want = b'0123' + want
+    got = b''
+    while len(got) < len(want):
+        r, _, _ = select.select([master], [], [], 5.0)
+        assert r, got
+        got += os.read(master, 1024)
+    assert got == want
