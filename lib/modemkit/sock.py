@@ -233,10 +233,11 @@ class Socket(object):
         if self.kind == UDP and n > min(len(self.tx), self.modem.SEND_CHUNK):
             raise NetError(EIO, 'datagram of %d bytes is too large' % n)
         off = self.write(data, n, 0)
-        if off < n and self.kind != UDP:
+        if off < n and self.kind != UDP and self.xbuf is None:
             # The ring is full: the I/O task takes the rest straight from data, after the
             # ring's bytes and in the same command (one up to the command's maximum, not one
             # per ring's worth), and without copying it. data stays ours until send() returns.
+            # One send() at a time does this; another meanwhile waits for room in the ring.
             self.xbuf = data
             self.xoff = off
             self.xn = n - off
