@@ -19,25 +19,29 @@ REPS = 5
 HEAP = 256 * 1024
 
 
-def measure(dialect, baud, servers, reps=REPS, rings=None, data=False):
-    """(upload microseconds per rep, download microseconds per rep); rings=(rx, tx) bytes
-    replaces the board's socket ring sizes; data: the module's data mode (modemkit.datamode)."""
+def measure(dialect, baud, servers, reps=REPS, rings=None, mode='buffer'):
+    """(upload microseconds per rep, download (microseconds, bytes lost) per rep); rings=(rx,
+    tx) bytes replaces the board's socket ring sizes; mode: 'buffer' (AT commands per chunk),
+    'push' (Quectel direct push) or 'data' (the module's data mode, modemkit.datamode)."""
     size = SIZES[baud]
-    link = os.path.join(BUILD, 'tty-rate-%s-%d%s' % (dialect, baud, '-data' if data else ''))
+    link = os.path.join(BUILD, 'tty-rate-%s-%d-%s' % (dialect, baud, mode))
     sim = Sim(dialect, link, baud=baud, turnaround_ms=TURNAROUND_MS)
+    # Wavecom's one mode is its data mode: the app opens its sockets the usual way
+    extra = {'data': ['data=%d' % baud], 'push': ['push']}.get(mode, []) \
+        if dialect != 'wavecom' else []
     try:
         # bounded: every rep at no less than a tenth of the line rate, plus start-up
         limit = 60 + reps * 2 * 10 * size * 10.0 / baud
         ok, lines, why = run_mpy('bench_throughput', [dialect, link, servers.ports['ack%d' % size],
                                                       servers.source_port, size, reps]
-                                 + list(rings or ()) + (['data=%d' % baud] if data else []),
+                                 + list(rings or ()) + extra,
                                  HEAP, limit, fail_on=('Traceback',))
     finally:
         sim.stop()
     if not ok:
         raise RuntimeError('%s at %d baud: %s: %s' % (dialect, baud, why, ' | '.join(lines[-6:])))
     up = [int(l.split()[1]) for l in lines if l.startswith('up ')]
-    down = [int(l.split()[1]) for l in lines if l.startswith('down ')]
+    down = [tuple(int(x) for x in l.split()[1:3]) for l in lines if l.startswith('down ')]
     for _ in up:
         n, _sha = servers.report('sink')
         if n != size:
@@ -47,34 +51,53 @@ def measure(dialect, baud, servers, reps=REPS, rings=None, data=False):
     return up, down
 
 
-# Besides the board's 1 KiB rings, one dialect at the fastest baud once more with 4 KiB rings,
-# enough for every command's maximum (Quectel: 1460-byte sends, 1500-byte reads): how much of
-# the gap to the line's limit is the number of exchanges per byte.
+# Besides the board's 1 KiB rings, buffer mode at the fastest baud once more with 4 KiB rings,
+# enough for every command's maximum (Quectel: 1460-byte sends, 1500-byte reads; Telit 1500
+# both ways): what the ring size costs in exchanges per byte.
 BIG_RINGS = (4096, 4096)
-BIG_RINGS_AT = ('quectel', 921600)
+BIG_RINGS_AT = (('quectel', 921600), ('telit', 921600))
 
+# The modes measured per dialect, in the same run, as
+# line_rate_fraction.<dialect>.<mode>.<baud>.<up|down>:
+#   buffer  AT commands per chunk: Quectel buffer access mode (AT+QISEND / AT+QIRD), Telit
+#           command mode (AT#SSENDEXT / AT#SRECV)
+#   push    Quectel direct push (AT+QIOPEN <access_mode> 1, board option push: true): sending as
+#           in buffer mode, received data comes unasked in +QIURC: "recv",<id>,<len> URCs; what
+#           does not fit the socket's receive ring is lost and counted (method.lost_bytes)
+#   data    the module's data mode, the UART carrying the payload alone: Quectel transparent,
+#           Telit online (modemkit.datamode), Wavecom's one (DLE-escaped) mode
+MODES = {'quectel': ('buffer', 'push', 'data'), 'telit': ('buffer', 'data'), 'wavecom': ('data',)}
 
-# The dialects with a data mode (modemkit.datamode: Quectel transparent access mode, Telit online
-# mode), measured in the same run beside the AT-command path, as
-# line_rate_fraction.<dialect>.data.<baud>.<up|down>; the AT-command path keeps its keys.
-DATA_MODES = ('quectel', 'telit')
+MODE_TEXT = {
+    'buffer': 'AT commands per chunk, each up to the command\'s maximum (Quectel buffer access '
+              'mode: AT+QISEND <= 1460, AT+QIRD <= 1500; Telit command mode: AT#SSENDEXT, '
+              'AT#SRECV <= 1500), reads sized to the receive ring\'s room',
+    'push': 'Quectel direct push mode (AT+QIOPEN <access_mode> 1): sends as in buffer mode; '
+            'received data comes unasked (+QIURC: "recv",<id>,<len>), and what does not fit '
+            'the socket\'s receive ring is lost (Socket.dropped, method.lost_bytes); the '
+            'fraction counts delivered bytes only',
+    'data': 'data mode: the UART carries the payload alone (AT+QIOPEN <access_mode> 2 / AT#SD '
+            '<connMode> 0); the connection is opened and closed (escape with its guard times) '
+            'outside the window',
+    'wavecom': 'the module\'s one mode (DLE-escaped data mode)',
+}
 
 
 def run(ctx):
     results, missing = {}, {}
     for dialect in ctx.dialects:
-        for baud, data in [(b, d) for b in BAUDS
-                           for d in ((False, True) if dialect in DATA_MODES else (False,))]:
+        for baud, mode in [(b, m) for b in BAUDS for m in MODES.get(dialect, ('buffer',))]:
             size = SIZES[baud]
-            key = 'line_rate_fraction.%s.%s%d.%%s' % (dialect, 'data.' if data else '', baud)
+            key = 'line_rate_fraction.%s.%s.%d.%%s' % (dialect, mode, baud)
             try:
-                up, down = measure(dialect, baud, ctx.servers, data=data)
+                up, down = measure(dialect, baud, ctx.servers, mode=mode)
             except Exception as e:
                 for d in ('up', 'down'):
                     missing[key % d] = str(e)
                 continue
-            for d, runs in (('up', up), ('down', down)):
-                fractions = [size / (us / 1e6) / (baud / 10.0) for us in runs]
+            for d, runs in (('up', up), ('down', [us for us, _ in down])):
+                lost = [n for _, n in down] if d == 'down' else [0] * len(runs)
+                fractions = [(size - n) / (us / 1e6) / (baud / 10.0) for us, n in zip(runs, lost)]
                 method = {
                     'interpreter': ctx.mpy['version'], 'heap_bytes': HEAP,
                     'app': 'bench/mpy/bench_throughput.py (lib/modemkit from .mpy)',
@@ -86,18 +109,17 @@ def run(ctx):
                     'window': 'upload: first payload byte to the far end\'s acknowledgement; '
                               'download: request to last byte',
                     'seconds': [round(us / 1e6, 3) for us in runs],
-                    'mode': 'data mode: the UART carries the payload alone (AT+QIOPEN '
-                            '<access_mode> 2 / AT#SD <connMode> 0); the connection is opened '
-                            'and closed (escape with its guard times) outside the window'
-                            if data else 'the module\'s one mode (DLE-escaped data mode)'
-                            if dialect == 'wavecom' else 'AT commands per chunk (Quectel '
-                            'buffer access mode, Telit command mode)'}
+                    'load_average': [round(x, 2) for x in os.getloadavg()],
+                    'mode': MODE_TEXT['wavecom' if dialect == 'wavecom' else mode]}
+                if mode == 'push' and d == 'down':
+                    method['lost_bytes'] = lost
                 results[key % d] = figure(
                     round(median(fractions), 4), 'payload B/s / (baud/10)', method,
                     [round(f, 4) for f in fractions])
-    dialect, baud = BIG_RINGS_AT
-    keys = ['line_rate_fraction.%s.%d.%s' % (dialect, baud, d) for d in ('up', 'down')]
-    if all(k in results for k in keys):
+    for dialect, baud in BIG_RINGS_AT:
+        keys = ['line_rate_fraction.%s.buffer.%d.%s' % (dialect, baud, d) for d in ('up', 'down')]
+        if not all(k in results for k in keys):
+            continue
         try:
             up, down = measure(dialect, baud, ctx.servers, rings=BIG_RINGS)
         except Exception as e:
@@ -105,11 +127,12 @@ def run(ctx):
             for k in keys:
                 results[k]['method']['with_4k_rings'] = {'error': str(e)}
         if up:
-            for k, runs in zip(keys, (up, down)):
+            for k, runs in zip(keys, (up, [us for us, _ in down])):
                 f = [SIZES[baud] / (us / 1e6) / (baud / 10.0) for us in runs]
                 results[k]['method']['with_4k_rings'] = {
                     'rx_size': BIG_RINGS[0], 'tx_size': BIG_RINGS[1], 'median': round(median(f), 4),
                     'runs': [round(x, 4) for x in f],
+                    'load_average': [round(x, 2) for x in os.getloadavg()],
                     'note': 'the same measurement with socket rings that hold every command\'s '
                             'maximum (not a board\'s configuration): fewer exchanges per byte'}
     return results, missing

@@ -10,10 +10,14 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIALECTS = ('quectel', 'telit', 'wavecom')
 BAUDS = (115200, 921600)
-# what each driver moves per AT exchange on the benchmark board (rx_size = tx_size = 1024):
-# Quectel AT+QISEND / AT+QIRD and Telit #SSENDEXT / #SRECV take at most what the socket's ring
-# holds; Wavecom's data mode has no exchange per chunk.
-CHUNK = {'quectel': 1024, 'telit': 1024}
+# what each driver moves per AT exchange in buffer mode on the benchmark board (rx_size =
+# tx_size = 1024), by direction: a send command carries up to the command's maximum (Quectel
+# AT+QISEND 1460, Telit #SSENDEXT 1500), the ring's bytes then the rest of the send()'s buffer,
+# so bench_throughput's 4096-byte send()s go in 3 commands each; a read (AT+QIRD, #SRECV) asks
+# for what the receive ring has room for. Wavecom's data mode has no exchange per chunk.
+CHUNK = {'quectel': {'up': 4096 / 3.0, 'down': 1024}, 'telit': {'up': 4096 / 3.0, 'down': 1024}}
+# the modes measured per dialect (bench/line_rate.py), in the table's order
+MODES = (('buffer', ''), ('push', ', push mode'), ('data', ', data mode'))
 
 
 # every benchmark `python -m bench.run` knows, in the order it runs them
@@ -95,25 +99,31 @@ def markdown(doc):
             '| dialect | bytes up | bytes down | 115200 up | 115200 down | 921600 up '
             '| 921600 down |', '|---|---|---|---|---|---|---|']
     for d in DIALECTS:
-        cells = [_f(_v(doc, 'wire_efficiency.%s.%s' % (d, x)), 3) for x in ('up', 'down')]
-        cells += [_f(_v(doc, 'line_rate_fraction.%s.%d.%s' % (d, b, x)), 2)
-                  for b in BAUDS for x in ('up', 'down')]
-        out.append('| %s | %s |' % (d, ' | '.join(cells)))
-        data = [_v(doc, 'line_rate_fraction.%s.data.%d.%s' % (d, b, x))
-                for b in BAUDS for x in ('up', 'down')]
-        if any(v is not None for v in data):
-            # the same transfers in the module's data mode (modemkit.datamode), same run
-            out.append('| %s, data mode | – | – | %s |'
-                       % (d, ' | '.join(_f(v, 2) for v in data)))
+        first = True
+        for mode, label in MODES:
+            rates = [_v(doc, 'line_rate_fraction.%s.%s.%d.%s' % (d, mode, b, x))
+                     for b in BAUDS for x in ('up', 'down')]
+            if all(v is None for v in rates):
+                continue
+            # the wire's byte counts are per dialect (its AT-command path), on its first row
+            cells = [_f(_v(doc, 'wire_efficiency.%s.%s' % (d, x)), 3) if first else '–'
+                     for x in ('up', 'down')]
+            first = False
+            out.append('| %s%s | %s |' % (d, label if d != 'wavecom' else '',
+                                          ' | '.join(cells + [_f(v, 2) for v in rates])))
+    ref = 'line_rate_fraction.quectel.buffer.%d.up'
     out += ['', 'Bytes: payload ÷ bytes on the line in that direction, 1 MiB of random bytes over '
             'TCP, exact counts from the emulator. Baud columns: payload bytes per second ÷ '
             '(baud ÷ 10) on the MicroPython unix port through a pty to the emulator, which paces '
             'the line and waits %s ms before every final result code; median of %s, %s KiB at '
-            '115200 and %s KiB at 921600 per transfer.' % (
-                _f(_m(doc, 'line_rate_fraction.quectel.921600.up', 'turnaround_ms')),
-                _f(_m(doc, 'line_rate_fraction.quectel.921600.up', 'repetitions')),
-                _f(_kib(doc, 'line_rate_fraction.quectel.115200.up')),
-                _f(_kib(doc, 'line_rate_fraction.quectel.921600.up')))]
+            '115200 and %s KiB at 921600 per transfer. Modes: buffer = an AT command per chunk '
+            '(Quectel buffer access, Telit command mode), push = Quectel direct push (received '
+            'data unasked; bytes beyond the receive ring are lost and counted), data = the '
+            'module\'s data mode (Wavecom: its only mode).' % (
+                _f(_m(doc, ref % 921600, 'turnaround_ms')),
+                _f(_m(doc, ref % 921600, 'repetitions')),
+                _f(_kib(doc, ref % 115200)),
+                _f(_kib(doc, ref % 921600)))]
     p = _v(doc, 'parse_time_fraction.921600')
     if p is not None:
         out += ['', 'Parser: consuming a recorded 1 MiB `+QIRD` download stream takes the AT '
@@ -301,34 +311,36 @@ def explain(doc, key, score):
     parts = key.split('.')
     fam = parts[0]
     if fam == 'line_rate_fraction':
-        # line_rate_fraction.<dialect>[.data].<baud>.<way>
-        d, baud, way = parts[1], int(parts[-2]), parts[-1]
+        # line_rate_fraction.<dialect>.<mode>.<baud>.<way>
+        d, mode, baud, way = parts[1], parts[2], int(parts[-2]), parts[-1]
         t_ms = _m(doc, key, 'turnaround_ms', 20)
         eff = _v(doc, 'wire_efficiency.%s.%s' % (d, way)) or 1.0
-        c = CHUNK.get(d)
+        c = CHUNK.get(d, {}).get(way)
         frac = _v(doc, key)
-        if c is None or not frac or parts[2] == 'data':
+        if mode == 'push' and way == 'down':
+            return ('the module pushes received data unasked (+QIURC: "recv",<id>,<len> and the '
+                    'bytes): no command per chunk; %s bytes lost beyond the receive ring.'
+                    % _f(sum(_m(doc, key, 'lost_bytes') or [0])))
+        if c is None or not frac or mode == 'data':
             return ('the data mode carries payload with no command per chunk: what is missing '
                     'is the host\'s and the emulator\'s own pace through the pty.')
         per = c * 10000.0 / baud / frac                 # measured ms per exchange
         line_ms = c / eff * 10000.0 / baud              # its bytes on the line
-        big = _m(doc, 'line_rate_fraction.quectel.%d.%s' % (baud, way), 'with_4k_rings') or {}
-        more = (' Measured with 4 KiB socket rings instead (each exchange then carries the '
-                'command\'s maximum): %s (Quectel).' % _f(big['median'], 2)) \
+        big = _m(doc, 'line_rate_fraction.%s.buffer.%d.%s' % (d, baud, way),
+                 'with_4k_rings') or {}
+        more = (' Measured with 4 KiB socket rings instead: %s.' % _f(big['median'], 2)) \
             if big.get('median') else ''
         if way == 'up':
             rest = per - line_ms - t_ms
-            return ('one AT send command per %d-byte chunk (the socket\'s transmit ring): the '
-                    'chunk must cross the line before the module answers, and the module waits '
-                    'the %d ms turnaround before every final result code. Of the measured %.1f '
-                    'ms per chunk, a model (not a measurement: line time computed from the '
-                    'chunk\'s bytes and the baud rate, the turnaround as the emulator is set, '
-                    'the rest called latency) gives %.1f ms of line time, %d ms of turnaround '
-                    'and %.1f ms of host and emulator latency (prompt round trip, pty). The '
-                    'turnaround is paid '
-                    'per exchange, so fewer exchanges per byte (a bigger ring, up to the '
-                    'command\'s maximum) is what raises it most; at 115200 baud the same '
-                    'turnaround is a smaller share of the chunk\'s 8x longer line time.%s'
+            return ('one AT send command per %d-byte chunk on average (each up to the '
+                    'command\'s maximum; a 4096-byte send() takes 3): the chunk must cross the '
+                    'line before the module answers, and the module waits the %d ms turnaround '
+                    'before every final result code. Of the measured %.1f ms per chunk, a model '
+                    '(not a measurement: line time computed from the chunk\'s bytes and the baud '
+                    'rate, the turnaround as the emulator is set, the rest called latency) gives '
+                    '%.1f ms of line time, %d ms of turnaround and %.1f ms of host and emulator '
+                    'latency (prompt round trip, pty). The turnaround is paid per exchange; at '
+                    '115200 baud it is a smaller share of the chunk\'s 8x longer line time.%s'
                     % (c, t_ms, per, line_ms, t_ms, rest, more))
         return ('one AT read command per %d-byte fetch (what fits the socket\'s receive ring): '
                 'the module sends the data at once (%.1f ms on the line, modelled) but holds the '

@@ -435,9 +435,12 @@ class Channel(object):
             self._tail.nxt = cmd
             self._tail = cmd
 
-    def send_data(self, data, n=None, timeout_ms=None, cancel=False, off=0):
+    def send_data(self, data, n=None, timeout_ms=None, cancel=False, off=0, more=None, mn=0,
+                  moff=0):
         """After a PROMPT response: write data[off:off+n] (or ESC when cancel) and wait for the
-        final result code (e.g. SEND OK). `timeout_ms` defaults to the command's. A task that
+        final result code (e.g. SEND OK). data may be a ring: n bytes from off that pass its
+        end go on from its start, in the same command. Then more[moff:moff+mn], if mn (the
+        bytes that followed the ring's). `timeout_ms` defaults to the command's. A task that
         gets a prompt must call this within the command's timeout from the prompt, or the
         channel cancels the prompt itself; called without an open prompt it raises
         OSError(EIO), the error services' reconnect paths catch (the channel knows no socket
@@ -452,7 +455,15 @@ class Channel(object):
         if cancel:
             self.uart.write(_ESC)
         else:
-            self.uart.write(data, len(data) - off if n is None else n, off)
+            end = len(data) - off
+            if n is None or n <= end:
+                if n is None or n:
+                    self.uart.write(data, end if n is None else n, off)
+            else:
+                self.uart.write(data, end, off)
+                self.uart.write(data, n - end, 0)
+            if mn:
+                self.uart.write(more, mn, moff)
         self._deadline = ticks_add(self.sched.clock.ticks_ms(),
                                    cmd.timeout_ms if timeout_ms is None else timeout_ms)
         self.sched.wake(self._reader, False)

@@ -252,8 +252,8 @@ class DataMode(object):
     def takes(self, s):
         """For the modem's I/O task: 2 if socket s has bytes for the data mode (flush()), 1 if
         s must wait (a data mode holds the UART), 0 if s goes the usual way."""
-        if s is self.s or s is self.susp and s.tlen:
-            return 2 if s.tlen else 1
+        if s is self.s or s is self.susp and (s.tlen or s.xn > 0):
+            return 2 if s.tlen or s.xn > 0 else 1
         return 1 if self.m.chan.held else 0
 
     def flush(self, s):
@@ -261,16 +261,22 @@ class DataMode(object):
         after resuming the data mode if an escape left it."""
         if s is not self.s:
             yield self.resume(s)
-        tx = s.tx
-        k = len(tx) - s.thead
-        if k > s.tlen:
-            k = s.tlen
-        if k > PIECE:
-            k = PIECE
-        w = self.m.chan.uart.write(tx, k, s.thead) or 0
+        if s.tlen:
+            tx = s.tx
+            k = len(tx) - s.thead
+            if k > s.tlen:
+                k = s.tlen
+            if k > PIECE:
+                k = PIECE
+            w = self.m.chan.uart.write(tx, k, s.thead) or 0
+            kx = 0
+        else:
+            # the rest of a waiting send() (Socket.xbuf), straight from its buffer
+            k = s.xn if s.xn < PIECE else PIECE
+            w = kx = self.m.chan.uart.write(s.xbuf, k, s.xoff) or 0
         self._wrote(w)
         if w:
-            s.sent(w)
+            s.sent(w - kx, kx)
         if w < k:
             yield self.m.sched.sleep_ms(2)     # the UART's buffer is full: wait for the line
         else:

@@ -408,27 +408,33 @@ class Modem(object):
                     if s.pending and s.room() > 0:
                         busy = True
                         yield self.fetch(s)
-                    if not s.tlen or s.err is not None or s.tx is None:
+                    if not (s.tlen or s.xn > 0) or s.err is not None or s.tx is None:
                         continue
                     if self.dm is not None and self.dm.takes(s):
                         busy = True        # the data mode began or has these bytes: next pass
                         continue
                     busy = True
-                    k = len(s.tx) - s.thead
-                    if k > s.tlen:
-                        k = s.tlen
+                    # One command carries as much as the command allows and the bytes are
+                    # there: the ring's (across its end), then the rest of a waiting send()'s
+                    # buffer. Taken now: the command announces k + kx bytes whatever happens.
+                    k = s.tlen
                     if k > self.SEND_CHUNK:
                         k = self.SEND_CHUNK
-                    c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k)
+                    kx = self.SEND_CHUNK - k
+                    if kx > s.xn:
+                        kx = s.xn if s.xn > 0 else 0
+                    xb = s.xbuf
+                    xo = s.xoff
+                    c.clear().add(self.SEND_CMD).add(s.id).add(b',').add(k + kx)
                     c.timeout_ms = 10000
                     c.expect = None
                     c.prompt = at.PROMPT_GT
                     r = yield chan.send(c)
                     if r.status == at.PROMPT:
                         # OSError if the prompt was given up meanwhile (see Channel.send_data)
-                        r = yield chan.send_data(s.tx, k, None, False, s.thead)
+                        r = yield chan.send_data(s.tx, k, None, False, s.thead, xb, kx, xo)
                         if r.status == at.OK:
-                            s.sent(k)
+                            s.sent(k, kx)
                             refused = 0
                             continue
                         if self.SEND_FULL is not None and r.final_is(self.SEND_FULL):

@@ -71,6 +71,9 @@ class Socket(object):
     res = None                 # the dialect's scratch (e.g. an open result)
     rclosed = False            # the module says the peer closed; drain, then EOF
     dropped = 0                # bytes a pushing module delivered without room (lost)
+    xbuf = None                # send(): the rest of its data, which the I/O task may take
+    xoff = 0                   # from the application's buffer, after the ring's bytes
+    xn = 0
 
     def __init__(self, modem, kind, rx_size, tx_size=0):
         # a size allocates a ring; a bytearray is used as the ring (see Modem.open)
@@ -128,11 +131,17 @@ class Socket(object):
         self.tlen = 0
         self.ev.set()
 
-    def sent(self, k):
-        """The I/O task's chunk of k bytes at thead was accepted by the module."""
+    def sent(self, k, kx=0):
+        """The I/O task's chunk was accepted by the module: k bytes of the ring at thead, then
+        kx bytes of send()'s buffer at xoff."""
         self.thead = (self.thead + k) % len(self.tx)
         self.tlen -= k
-        self.tsent = (self.tsent + k) & _WRAP
+        if kx:
+            self.tqueued = (self.tqueued + kx) & _WRAP     # queued and sent at once
+            if self.xn >= kx:          # send() still waits for them (it may have timed out)
+                self.xoff += kx
+                self.xn -= kx
+        self.tsent = (self.tsent + k + kx) & _WRAP
         self.ev.set()
 
     def peer_closed(self):
@@ -227,12 +236,26 @@ class Socket(object):
             raise Return(n)
         if self.kind == UDP and n > min(len(self.tx), self.modem.SEND_CHUNK):
             raise NetError(EIO, 'datagram of %d bytes is too large' % n)
-        off = 0
-        while True:
-            off += self.write(data, n - off, off)
-            if off == n:
-                break
+        off = self.write(data, n, 0)
+        if off < n and self.kind != UDP and self.xbuf is None:
+            # The ring is full: the I/O task takes the rest straight from data, after the
+            # ring's bytes and in the same command (one up to the command's maximum, not one
+            # per ring's worth), and without copying it. data stays ours until send() returns.
+            # One send() at a time does this; another meanwhile waits for room in the ring.
+            self.xbuf = data
+            self.xoff = off
+            self.xn = n - off
+            self.modem.kick()
+            try:
+                while self.xn > 0:
+                    yield self._wait_tx(timeout_ms)
+            finally:
+                self.xbuf = None
+                self.xn = 0
+            off = n
+        while off < n:
             yield self._wait_tx(timeout_ms)
+            off += self.write(data, n - off, off)
         target = self.tqueued
         while 0 < ((target - self.tsent) & _WRAP) < 0x20000000:   # not yet reached, wrap-safe
             yield self._wait_tx(timeout_ms)
