@@ -52,6 +52,9 @@ class Socket:
     tlen: int
     tqueued: int
     tsent: int
+    xbuf: Incomplete
+    xoff: int
+    xn: int
     def __init__(self, modem: Any, kind: int, rx_size: int, tx_size: int = 0) -> None: ...
     def room(self) -> int: ...
     def put(self, buf: _Buffer, start: int, end: int) -> None: ...
