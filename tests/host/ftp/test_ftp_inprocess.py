@@ -201,7 +201,11 @@ def test_pdp_loss_mid_upload_resumes(ftp_server, tmp_path):
         raise Return((first, n))
 
     first, n = run(rig, job())
-    assert first == 'NetDown'
+    # QL §2.2.5: the module reports each lost socket ("closed") before "pdpdeact"; whether the
+    # upload's task wakes between the two lines (Closed) or after both (NetDown) depends on
+    # how the bytes were cut on the serial line. Either way the driver saw the context go.
+    assert first in ('NetDown', 'Closed'), first
+    assert any('PDP context deactivated' in m for m in rig.logs), rig.logs
     assert n == len(data) and ftp_server.read('pdp.bin') == data
     assert 'APPE pdp.bin' in ftp_server.commands
 
@@ -261,7 +265,9 @@ def test_a_server_that_hangs_mid_download_times_out(dialect, backend, ftp_server
     ftp_server.stall = 30000
     rig = make_rig(dialect, baud=BAUD.get(dialect))
     import_backend(backend)
-    f = ftp.client(rig.drv, ftp_cfg(ftp_server, backend, timeout_ms=8000), bytearray(512))
+    # the emulator's fake clock runs about 10 ms per real ms while it waits for real sockets:
+    # 20 s leaves a loaded machine 2 s of real time for the first 30000 bytes
+    f = ftp.client(rig.drv, ftp_cfg(ftp_server, backend, timeout_ms=20000), bytearray(512))
 
     def job():
         with open(tmp_path / 'slow.dst', 'wb') as d:
@@ -276,5 +282,5 @@ def test_a_server_that_hangs_mid_download_times_out(dialect, backend, ftp_server
     outcome, waited = run(rig, job())
     ftp_server.stall = None
     # the timeout, then the backend's clean-up (Wavecom leaves its data mode and resyncs)
-    assert outcome == 'TimedOut' and 8000 <= waited < 90000, (outcome, waited)
+    assert outcome == 'TimedOut' and 20000 <= waited < 100000, (outcome, waited)
     assert 0 < os.path.getsize(tmp_path / 'slow.dst') <= 30000
