@@ -140,13 +140,16 @@ class Wavecom(Modem):
         self._m = 0               # bytes of the start-up banner matched in the stream
 
     # -- lifecycle -------------------------------------------------------------------------
-    def _sync(self):
+    OWN_SYNC = True
+
+    def sync(self):
         r = yield self.q('AT', 500, ok=False)
         if r.status != OK:
             # a module still in a data mode takes AT for payload: a bare ETX ends it (C.3); in
             # command mode ETX CR is an empty line
             self.chan.uart.write(b'\x03\r')
-            yield Modem._sync(self)
+            from modemkit import modem_up     # the supervisor's step has it loaded
+            yield modem_up.sync(self)
         raise Return('answering')
 
     def configure(self):
@@ -303,7 +306,7 @@ class Wavecom(Modem):
         code = r.code
         what = (shown(c.text(), secret) if c.n > 1 else 'ETX') + ': ' + _why(code, r.error())
         if r.status == TIMEOUT or code == 35867:
-            # no answer: it may sit in a data mode we lost track of (_sync sends an ETX);
+            # no answer: it may sit in a data mode we lost track of (sync() sends an ETX);
             # 35867 (no GPRS connection) is how a silent Multi-Tech restart shows
             self._trouble(SYNC, what)
             yield                 # the supervisor takes the module back first
