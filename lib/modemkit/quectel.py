@@ -10,7 +10,7 @@ from modemkit.at import Cmd, OK, FAIL, NO_PROMPT
 from modemkit.modem import Modem, ATTACH, fail
 from modemkit.sched import Return
 from modemkit import sock
-from modemkit.sock import NetError, UDP
+from modemkit.sock import UDP
 
 _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'

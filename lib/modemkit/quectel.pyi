@@ -8,7 +8,7 @@ from modemkit import sock as sock
 from modemkit.at import Cmd as Cmd, FAIL as FAIL, NO_PROMPT as NO_PROMPT, OK as OK
 from modemkit.modem import ATTACH as ATTACH, Modem as Modem, fail as fail
 from modemkit.sched import Return as Return
-from modemkit.sock import NetError as NetError, UDP as UDP
+from modemkit.sock import UDP as UDP
 
 SERVICE: Incomplete
 

@@ -139,7 +139,8 @@ class Wavecom(Modem):
         self._dle = False
         self._m = 0               # bytes of the start-up banner matched in the stream
 
-    # -- lifecycle -------------------------------------------------------------------------
+    # -- lifecycle: configure() and activate() are in wavecom_up, loaded while they run --
+    UP = 'wavecom_up'
     OWN_SYNC = True
 
     def sync(self):
@@ -151,32 +152,6 @@ class Wavecom(Modem):
             from modemkit import modem_up     # the supervisor's step has it loaded
             yield modem_up.sync(self)
         raise Return('answering')
-
-    def configure(self):
-        yield Modem.configure(self)
-        c = self.cfg
-        if not self.gp:
-            yield self.q('AT+WOPEN=1')        # MT App. A: "Start the TCP/IP stack"
-        for name, value in (('#GPRSMODE', '1'), ('#APNSERV', '"%s"' % c.get('apn', '')),
-                            ('#APNUN', '"%s"' % c.get('user', '')),
-                            ('#APNPW', '"%s"' % c.get('password', '')),
-                            ('#DLEMODE', '1,1')):     # C.3: ETX closes, ETX/DLE escaped
-            yield self._param(name, value)
-        raise Return('stack configured')
-
-    def activate(self):
-        yield self.q('AT+CGATT=1', 75000)
-        if self.gp:
-            # GP s8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
-            yield self.sched.sleep_ms(600)
-        # stop first a bearer left up by a resync (#CONNECTIONSTART would say 35840)
-        yield self.q('AT#CONNECTIONSTOP', 10000, ok=False)
-        r = yield self.q('AT#CONNECTIONSTART', 120000, ok=False)
-        if r.status != OK or not r.nlines:
-            raise NetError(sock.EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
-        # the IP alone on a line, then OK_Info_GPRSActivation and no OK (C.8 #6)
-        self.ip = r.text(0, 0)
-        raise Return('ip ' + self.ip)
 
     def poll(self):
         # in command mode only: a data-mode session takes no AT command
