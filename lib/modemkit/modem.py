@@ -54,7 +54,6 @@ class Modem(object):
     SEND_FULL = None           # the final result code that means "buffer full, try again"
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
     _io_t = None               # the I/O task, once started
-    OWN_SYNC = False           # True: the dialect's sync() replaces modem_up.sync
     UP = None                  # the dialect's module with configure(m) and activate(m) in
                                # place of the methods, e.g. 'quectel_up' (see _step)
 
@@ -121,15 +120,15 @@ class Modem(object):
                         yield self.wake.wait(self.cfg.get('poll_ms', self.POLL_MS))
                         if self.trouble is None:
                             yield self.poll()
-                elif st == RECOVER:
-                    yield _steps(self, st).recover(self, BACKOFF_MS)
-                    _drop(self)
                 else:
                     why = yield _step(self, st)
-                    _drop(self)
+                    # the step's code leaves the heap (README, "Memory")
+                    unload('modem_up')
+                    if self.UP is not None:
+                        unload(self.UP)
                     if st == ATTACH:
                         self.failures = 0
-                    if self.trouble is None:
+                    if st != RECOVER and self.trouble is None:
                         self._set(st + 1, why or 'ok')
                 if self.trouble is not None:
                     back, why = self.trouble
@@ -405,30 +404,19 @@ def fail(cmd, resp, secret=False):
     return NetError(sock.EIO, '%s: %s' % (shown(cmd.text(), secret), resp.error()))
 
 
-# The lifecycle's steps are code a running device no longer needs: each step's module is
-# imported when the step starts and dropped when it ends (README, "Memory"), so that one
-# step's code at most is in the heap, and none once the modem is ready.
-def _steps(m, st):
-    if m.UP is not None and (st == CONFIG or st == ATTACH):
-        return __import__('modemkit.' + m.UP, None, None, ('configure',))
-    from modemkit import modem_up
-    return modem_up
-
-
 def _step(m, st):
-    """The generator of the step that takes the modem out of state st (POWER..ATTACH)."""
+    """The generator of the step that takes the modem out of state st (POWER..ATTACH, or
+    RECOVER). Steps are code a running device no longer needs: the module of each is imported
+    when it starts and dropped when it ends, so that one step's code at most is in the heap,
+    and none once the modem is ready. configure() and activate() come from the dialect's
+    module UP when it has one, else from its methods; the others from modem_up."""
     if st == CONFIG or st == ATTACH:
-        d = _steps(m, st) if m.UP is not None else None
-        if d is None:
+        if m.UP is None:
             return m.configure() if st == CONFIG else m.activate()
+        d = __import__('modemkit.' + m.UP, None, None, ('configure',))
         return d.configure(m) if st == CONFIG else d.activate(m)
-    return _steps(m, st).step(m, st)
-
-
-def _drop(m):
-    unload('modem_up')
-    if m.UP is not None:
-        unload(m.UP)
+    from modemkit import modem_up
+    return modem_up.step(m, st, BACKOFF_MS)
 
 
 def _print_log(msg):

@@ -32,7 +32,6 @@ class Modem:
     SEND_CMD: Incomplete
     SEND_FULL: Incomplete
     POLL_MS: Incomplete
-    OWN_SYNC: bool
     UP: Optional[str]
     sched: Incomplete
     cfg: Incomplete

@@ -7,21 +7,26 @@ from modemkit.port import const
 from modemkit.sched import Return
 from modemkit.sock import NetError
 
-# modem.POWER.. modem.ATTACH (modem imports this module: it cannot import modem)
+# modem.POWER.. modem.RECOVER (modem imports this module: it cannot import modem)
 _POWER = const(1)
 _SYNC = const(2)
 _SIM = const(4)
 _ATTACH = const(6)
+_RECOVER = const(8)
 
 
-def step(m, st):
-    """The step that takes the modem out of state `st`: POWER, SYNC, SIM or REGISTER."""
+def step(m, st, backoff_ms):
+    """The step that takes the modem out of state `st`: POWER, SYNC, SIM, REGISTER or RECOVER
+    (the dialect's sync() method, when it has one, in place of sync())."""
     if st == _POWER:
         return power(m)
     if st == _SYNC:
-        return m.sync() if m.OWN_SYNC else sync(m)
+        own = getattr(m, 'sync', None)
+        return own() if own is not None else sync(m)
     if st == _SIM:
         return sim(m)
+    if st == _RECOVER:
+        return recover(m, backoff_ms)
     return register(m)
 
 

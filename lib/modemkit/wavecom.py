@@ -141,7 +141,6 @@ class Wavecom(Modem):
 
     # -- lifecycle: configure() and activate() are in wavecom_up, loaded while they run --
     UP = 'wavecom_up'
-    OWN_SYNC = True
 
     def sync(self):
         r = yield self.q('AT', 500, ok=False)
@@ -350,21 +349,7 @@ class Wavecom(Modem):
 
     def listen(self, port_, timeout_ms=30000):
         """A one-shot listener on the module's port (MT App. B): accept() gives one client."""
-        self.need('listen')
-        s = yield self.new_socket(sock.LISTENER, timeout_ms)
-        s.backlog = []
-        try:
-            # "255.255.255.255": no filter on the client's address (MT App. B)
-            yield self._param('#TCPSERV', '1,"255.255.255.255"')
-            yield self._param('#TCPPORT', '1,%d' % port_)
-            self.lst = s          # its client may come right after the OK (GP s7.3.3)
-            yield self._do('AT#LTCPSTART=1')
-        except BaseException:
-            self.lst = None
-            self.forget(s)
-            raise
-        s.state = sock.OPEN
-        raise Return(s)
+        return _svc().listen(self, port_, timeout_ms)
 
     def send(self, s, data, n, timeout_ms):
         # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place
@@ -438,41 +423,19 @@ class Wavecom(Modem):
     def sendto(self, s, data, addr, timeout_ms):
         self.need('sendto')       # MT #OUDP: one peer, fixed at open
 
-    # -- services --------------------------------------------------------------------------
+    # -- services, in wavecom_svc: imported on first use ----------------------------------
     def ping(self, host, count=4, timeout_s=4):
         """(sent, received, lost, min_ms, max_ms, avg_ms), MT Chapter 7. One response line per
         request: beyond the channel's max_lines (12) they are not counted."""
-        self.need('ping')
-        yield self._ready(30000, 'ping')
-        got = []
-        try:
-            yield self._param('#PINGREMOTE', '"%s"' % host)
-            yield self._param('#PINGNUM', '%d' % count)
-            # #PINGDELAY: the wait for a reply, and the interval between requests
-            yield self._param('#PINGDELAY', '%d' % timeout_s)
-            r = yield self._do('AT#PING', (count * timeout_s + 10) * 1000)
-            for i in range(r.nlines):
-                ln = r.line(i)            # '"host" is alive : time = 900 ms'
-                k = ln.find(b'= ')
-                if k > 0:
-                    got.append(int(ln[k + 2:-3]))
-        finally:
-            self.hold = None
-        n = len(got)
-        if not n:
-            raise Return((count, 0, count, 0, 0, 0))
-        raise Return((count, n, count - n, min(got), max(got), sum(got) // n))
+        return _svc().ping(self, host, count, timeout_s)
 
     def ntp(self, server, port_=123, timeout_ms=60000):
         """The module's clock set by SNTP, as it prints it: 'yy/mm/dd,hh:mm:ss' with the
         AT+EGNTPUTC offset (GP s5)."""
-        self.need('ntp')
-        yield self._ready(30000, 'ntp')
-        try:
-            yield self._param('+EGNTPPORT', '%d' % port_)
-            t = min(max(timeout_ms // 1000, 10), 300)
-            r = yield self._do('AT+EGNTP=2,"%s",%d,1' % (server, t), timeout_ms + 5000)
-            when = r.line(0).decode() if r.nlines else None
-        finally:
-            self.hold = None
-        raise Return(when)
+        return _svc().ntp(self, server, port_, timeout_ms)
+
+
+def _svc():
+    # the services' code stays out of the heap until a device first uses one (README, "Memory")
+    from modemkit import wavecom_svc
+    return wavecom_svc

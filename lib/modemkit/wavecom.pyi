@@ -34,7 +34,6 @@ class Wavecom(Modem):
     said: bool
     lst: Incomplete
     sock_room: Incomplete
-    OWN_SYNC: bool
     def sync(self) -> Generator[Incomplete, Incomplete]: ...
     def __init__(self, sched: Scheduler, uart: Any, cfg: Optional[Dict[str, Any]] = None,
                  log: Optional[Callable[[str], Any]] = None, **chan_args: Any) -> None: ...
