@@ -36,15 +36,16 @@ from modemkit.at import Cmd, OK, FAIL, TIMEOUT
 from modemkit.modem import Modem, SYNC, ATTACH, shown
 from modemkit.sched import Return
 from modemkit import sock
+from modemkit.port import const
 from modemkit.sock import NetError, TCP, UDP
 
 _ETX = b'\x03'
 _DLE = b'\x10'
 _WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP s8: printed at every start-up
-_CHUNK = 64                   # bytes the AT channel reads from the UART at a time
+_CHUNK = const(64)            # bytes the AT channel reads from the UART at a time
 # [INFERRED] no manual says how soon the OK after OK_Info_SocketClosed comes; commands wait for
 # it this long at most (then a lost OK costs one wait, not the next command's answer)
-_TAIL_MS = 5000
+_TAIL_MS = const(5000)
 # MT Chapter 9 / GP s9.2: the codes a user meets, in words
 _CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
           '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'

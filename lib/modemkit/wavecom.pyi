@@ -9,6 +9,7 @@ from modemkit.at import Cmd as Cmd, FAIL as FAIL, OK as OK, TIMEOUT as TIMEOUT
 from modemkit.modem import ATTACH as ATTACH, Modem as Modem, SYNC as SYNC
 from modemkit.sched import Return as Return
 from modemkit.sock import NetError as NetError, TCP as TCP, UDP as UDP
+from modemkit.port import const as const
 
 class _Rts:
     u: Incomplete
