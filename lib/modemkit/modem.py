@@ -55,7 +55,8 @@ class Modem(object):
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
     _io_t = None               # the I/O task, once started
     UP = None                  # the dialect's module with configure(m) and activate(m) in
-                               # place of the methods, e.g. 'quectel_up' (see _step)
+                               # place of the methods, e.g. 'modemkit.quectel_up' (see _step;
+                               # a literal path: the Telit bundler flattens it)
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
         self.sched = sched
@@ -125,7 +126,7 @@ class Modem(object):
                     # the step's code leaves the heap (README, "Memory")
                     unload('modem_up')
                     if self.UP is not None:
-                        unload(self.UP)
+                        unload(self.UP[9:])       # after 'modemkit.'
                     if st == ATTACH:
                         self.failures = 0
                     if st != RECOVER and self.trouble is None:
@@ -413,7 +414,7 @@ def _step(m, st):
     if st == CONFIG or st == ATTACH:
         if m.UP is None:
             return m.configure() if st == CONFIG else m.activate()
-        d = __import__('modemkit.' + m.UP, None, None, ('configure',))
+        d = __import__(m.UP, None, None, ('configure',))
         return d.configure(m) if st == CONFIG else d.activate(m)
     from modemkit import modem_up
     return modem_up.step(m, st, BACKOFF_MS)

@@ -45,7 +45,7 @@ class Quectel(Modem):
         self._svc_ev = None        # set while one is in progress
 
     # -- lifecycle: configure() and activate() are in quectel_up, loaded while they run ----
-    UP = 'quectel_up'
+    UP = 'modemkit.quectel_up'
 
     def cleanup(self, back):
         if back == ATTACH:

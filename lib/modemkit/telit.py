@@ -43,7 +43,7 @@ class Telit(Modem):
         self.chan.on(b'NO CARRIER', self._on_nc)
 
     # -- lifecycle: configure() and activate() are in telit_up, loaded while they run ----
-    UP = 'telit_up'
+    UP = 'modemkit.telit_up'
 
     def _up(self, r):
         for i in range(r.nlines):

@@ -141,7 +141,7 @@ class Wavecom(Modem):
         self._m = 0               # bytes of the start-up banner matched in the stream
 
     # -- lifecycle: configure() and activate() are in wavecom_up, loaded while they run --
-    UP = 'wavecom_up'
+    UP = 'modemkit.wavecom_up'
 
     def sync(self):
         r = yield self.q('AT', 500, ok=False)
