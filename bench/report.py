@@ -55,7 +55,7 @@ def peer_rows(doc):
     for rom in ('', '_rom'):
         for d in DIALECTS:
             rows.append(('smallest heap for 200 QoS 1 samples, %s%s'
-                         % (d, ', code in ROM' if rom else ''),
+                         % (d, ', code in ROM, 256-byte rings' if rom else ''),
                          'min_heap_bytes.telemetry%s.%s' % (rom, d),
                          'min_heap_bytes.umqtt_simple%s.%s' % (rom, d),
                          'umqtt.simple over the socket shim', 'bytes'))

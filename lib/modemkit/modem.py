@@ -21,7 +21,7 @@ without one). Resets and power cycles wait as BACKOFF_MS says, counted over rest
 too. An opened connection puts the ladder back at the bottom. Without "ladder": a failure waits
 as BACKOFF_MS says, then resets (or power-cycles) the module.
 """
-from modemkit import at, port, sock
+from modemkit import at, port, sock, unload
 from modemkit.sched import Event, Return, Cancelled
 from modemkit.sock import NetError
 # sock.X and at.X rather than imported names: each global takes a slot in this module's
@@ -54,6 +54,9 @@ class Modem(object):
     SEND_FULL = None           # the final result code that means "buffer full, try again"
     POLL_MS = None             # how often poll() runs in `ready` besides after each wake-up
     _io_t = None               # the I/O task, once started
+    UP = None                  # the dialect's module with configure(m) and activate(m) in
+                               # place of the methods, e.g. 'modemkit.quectel_up' (see _step;
+                               # a literal path: the Telit bundler flattens it)
 
     def __init__(self, sched, uart, cfg=None, log=None, **chan_args):
         self.sched = sched
@@ -108,8 +111,6 @@ class Modem(object):
             self.ready.clear()
 
     def _supervise(self):
-        steps = (None, self._power, self._sync, self.configure, self._sim, self._register,
-                 self.activate)
         self._set(POWER, 'start')
         while True:
             st = self.state
@@ -120,13 +121,15 @@ class Modem(object):
                         yield self.wake.wait(self.cfg.get('poll_ms', self.POLL_MS))
                         if self.trouble is None:
                             yield self.poll()
-                elif st == RECOVER:
-                    yield self._recover()
                 else:
-                    why = yield steps[st]()
+                    why = yield _step(self, st)
+                    # the step's code leaves the heap (README, "Memory")
+                    unload('modem_up')
+                    if self.UP is not None:
+                        unload(self.UP[9:])       # after 'modemkit.'
                     if st == ATTACH:
                         self.failures = 0
-                    if self.trouble is None:
+                    if st != RECOVER and self.trouble is None:
                         self._set(st + 1, why or 'ok')
                 if self.trouble is not None:
                     back, why = self.trouble
@@ -185,50 +188,14 @@ class Modem(object):
             raise fail(c, r, secret)
         raise Return(r)
 
-    def _power(self):
-        p = self.cfg.get('power')
-        if not p:
-            raise Return('no power control')
-        port.pin_write(p['pin'], 1)
-        yield self.sched.sleep_ms(p.get('pulse_ms', 500))
-        port.pin_write(p['pin'], 0)
-        yield self.sched.sleep_ms(p.get('boot_ms', 5000))
-        raise Return('power key pulsed')
-
-    def _sync(self):
-        for _ in range(self.cfg.get('sync_tries', 20)):
-            r = yield self.q('AT', 500, ok=False)
-            if r.status == at.OK:
-                raise Return('answering')
-        raise sock.TimedOut(sock.ETIMEDOUT, 'no answer to AT')
-
     def configure(self):
+        """The 3GPP part of the configuration, which a dialect's configure() starts with."""
         yield self.q('ATE0')
         yield self.q(self.CMEE)
         for query, prefix in self.REG_QUERIES:
             # registration URCs (+CREG: <stat>) tell us when coverage is lost
             yield self.q(query[:-1] + b'=1', ok=False)
         raise Return('configured')
-
-    def _sim(self):
-        for _ in range(10):
-            r = yield self.q('AT+CPIN?', 5000, b'+CPIN:', ok=False)
-            if r.status == at.OK and r.nlines and r.line(0).find(b'READY') >= 0:
-                raise Return('sim ready')
-            yield self.sched.sleep_ms(1000)
-        raise NetError(sock.EIO, 'SIM not ready')
-
-    def _register(self):
-        waited = 0
-        limit = self.cfg.get('reg_timeout_ms', 180000)
-        while waited <= limit:
-            for query, prefix in self.REG_QUERIES:
-                r = yield self.q(query, 1000, prefix, ok=False)
-                if r.status == at.OK and r.nlines and r.num(0, 1) in (1, 5):
-                    raise Return('registered')
-            yield self.sched.sleep_ms(1000)
-            waited += 1000
-        raise sock.TimedOut(sock.ETIMEDOUT, 'not registered after %d ms' % limit)
 
     def activate(self):
         raise Return('no data context')
@@ -244,36 +211,6 @@ class Modem(object):
         """After trouble, before going back to state `back` (a dialect frees what it holds)."""
         if False:
             yield
-
-    def _recover(self):
-        sched = self.sched
-        plan = self.cfg.get('backoff_ms', BACKOFF_MS)
-        wait = plan[min(self.failures, len(plan)) - 1] if self.failures else 0
-        lad = getattr(self, 'ladder', None)
-        rung = 3                   # without a ladder: power-cycle if the board can, else reset
-        if lad is not None:
-            rung = lad.rung()
-            self.log('modem: recovery ladder: failure %d, %s' % (
-                lad.failures, ('reconnect', 're-attach', 'module reset', 'power cycle')[rung]))
-            if rung < 2:           # ladder.RECONNECT, ladder.REATTACH: try the step again
-                back = lad.failed_at if lad.failed_at < ATTACH else ATTACH
-                if rung == 1 and back == ATTACH:
-                    yield self.cleanup(ATTACH)      # the context deactivated first
-                self._set(back, 'ladder')
-                raise Return()
-            # resets and power cycles: the back-off counts those of earlier runs of the MCU too
-            k = lad.failures - lad.steps[0] - lad.steps[1]
-            wait = plan[min(k, len(plan)) - 1] if k > 0 else 0
-        if wait:
-            self.log('modem: waiting %d s before resetting the module' % (wait // 1000))
-            yield sched.sleep_ms(wait)
-        p = self.cfg.get('power')
-        if p and rung == 3:
-            self._set(POWER, 'power cycle')
-            raise Return()
-        yield self.q(self.RESET, 15000, ok=False)
-        yield sched.sleep_ms(self.cfg.get('boot_ms', 3000))
-        self._set(SYNC, 'module reset')
 
     # -- sockets: the generic part ---------------------------------------------------------
     def need(self, cap):
@@ -472,6 +409,21 @@ def fail(cmd, resp, secret=False):
         return sock.TimedOut(sock.ETIMEDOUT,
                              '%s: no answer in %d ms' % (shown(cmd.text(), secret), cmd.timeout_ms))
     return NetError(sock.EIO, '%s: %s' % (shown(cmd.text(), secret), resp.error()))
+
+
+def _step(m, st):
+    """The generator of the step that takes the modem out of state st (POWER..ATTACH, or
+    RECOVER). Steps are code a running device no longer needs: the module of each is imported
+    when it starts and dropped when it ends, so that one step's code at most is in the heap,
+    and none once the modem is ready. configure() and activate() come from the dialect's
+    module UP when it has one, else from its methods; the others from modem_up."""
+    if st == CONFIG or st == ATTACH:
+        if m.UP is None:
+            return m.configure() if st == CONFIG else m.activate()
+        d = __import__(m.UP, None, None, ('configure',))
+        return d.configure(m) if st == CONFIG else d.activate(m)
+    from modemkit import modem_up
+    return modem_up.step(m, st, BACKOFF_MS)
 
 
 def _print_log(msg):

@@ -32,6 +32,7 @@ class Modem:
     SEND_CMD: Incomplete
     SEND_FULL: Incomplete
     POLL_MS: Incomplete
+    UP: Optional[str]
     sched: Incomplete
     cfg: Incomplete
     log: Incomplete

@@ -10,7 +10,7 @@ from modemkit.at import Cmd, OK, FAIL, NO_PROMPT
 from modemkit.modem import Modem, ATTACH, fail
 from modemkit.sched import Return
 from modemkit import sock
-from modemkit.sock import NetError, UDP
+from modemkit.sock import UDP
 
 _RECV = b'+QIURC: "recv",'
 _CLOSED = b'+QIURC: "closed",'
@@ -45,41 +45,8 @@ class Quectel(Modem):
         self._svc_ev = None        # set while one is in progress
         self._fq = [None, None]    # fetch(): its generator, the socket it reads
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def configure(self):
-        yield Modem.configure(self)
-        c = self.cfg
-        yield self.q('AT+QICSGP=%d,1,"%s","%s","%s",%d' % (
-            self.ctx, c.get('apn', ''), c.get('user', ''), c.get('password', ''),
-            c.get('auth', 0)), secret=True)
-        yield self.q('AT+QISDE=0')            # QL s2.1.16: do not echo sent data
-        # sockets an earlier run left open (the MCU restarted, the module did not) would make
-        # every AT+QIOPEN of their connectID fail with 563 (QL s4): close them (QL s2.1.6)
-        r = yield self.q('AT+QISTATE?', 5000, b'+QISTATE:', ok=False)
-        stale = [r.num(i, 0) for i in range(r.nlines)]
-        for cid in stale:
-            yield self.q('AT+QICLOSE=%d' % cid, 11000, ok=False)
-        # QL s2.1.15: a lost '>' must not leave the module waiting for data that we will
-        # never send (it would swallow the next commands): give up the prompt after 2 s.
-        yield self.q('AT+QICFG="qisend/timeout",2000')
-        raise Return('context %d configured' % self.ctx)
-
-    def activate(self):
-        ip = yield self._context_ip()
-        if ip is None:
-            yield self.q('AT+QIACT=%d' % self.ctx, 150000)    # QL s2.1.2: up to 150 s
-            ip = yield self._context_ip()
-        if ip is None:
-            raise NetError(sock.EIO, 'context %d not active after AT+QIACT' % self.ctx)
-        self.ip = ip
-        raise Return('ip ' + ip)
-
-    def _context_ip(self):
-        r = yield self.q('AT+QIACT?', 5000, b'+QIACT:')
-        for i in range(r.nlines):
-            if r.num(i, 0) == self.ctx and r.num(i, 1) == 1:
-                raise Return(r.text(i, 3))
-        raise Return(None)
+    # -- lifecycle: configure() and activate() are in quectel_up, loaded while they run ----
+    UP = 'modemkit.quectel_up'
 
     def cleanup(self, back):
         if back == ATTACH:

@@ -8,7 +8,7 @@ from modemkit import sock as sock
 from modemkit.at import Cmd as Cmd, FAIL as FAIL, NO_PROMPT as NO_PROMPT, OK as OK
 from modemkit.modem import ATTACH as ATTACH, Modem as Modem, fail as fail
 from modemkit.sched import Return as Return
-from modemkit.sock import NetError as NetError, UDP as UDP
+from modemkit.sock import UDP as UDP
 
 SERVICE: Incomplete
 
@@ -26,9 +26,8 @@ class Quectel(Modem):
     push: Incomplete
     def __init__(self, sched: Scheduler, uart: Any, cfg: Optional[Dict[str, Any]] = None,
                  log: Optional[Callable[[str], Any]] = None, **chan_args: Any) -> None: ...
-    def configure(self) -> Generator[Incomplete, Incomplete]: ...
+    UP: str
     ip: Incomplete
-    def activate(self) -> Generator[Incomplete, Incomplete]: ...
     def cleanup(self, back) -> Generator[Incomplete]: ...
     def connect(self, s, host, port_, timeout_ms): ...
     def listen(self, port_: int, timeout_ms: int = 30000) -> Generator[Incomplete, Incomplete]: ...

@@ -16,6 +16,7 @@ that the modem's I/O task empties: write() queues bytes without waiting, and sev
 writes go out in one command. Socket methods other than write() are generators:
 `n = yield sock.recv_into(buf, timeout_ms)` inside a task.
 """
+from modemkit.port import const
 from modemkit.sched import Event, Return
 
 ECONNREFUSED = 111
@@ -59,7 +60,7 @@ class Unsupported(NetError):
     pass
 
 
-_WRAP = 0x3fffffff              # byte counters wrap here: they stay small ints everywhere
+_WRAP = const(0x3fffffff)       # byte counters wrap here: they stay small ints everywhere
 
 
 class Socket(object):

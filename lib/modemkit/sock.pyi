@@ -4,6 +4,7 @@ from typing import Any, Generator, Optional, Tuple, Union
 
 from _typeshed import Incomplete
 from modemkit.sched import Event as Event, Return as Return
+from modemkit.port import const as const
 
 ECONNREFUSED: int
 ECONNRESET: int

@@ -12,11 +12,11 @@ broker acknowledged them.
 """
 import os
 
-from modemkit.port import FileError
+from modemkit.port import FileError, const
 
-_MAGIC = 0xA5
-_HDR = 5
-_SEQ = 4
+_MAGIC = const(0xA5)
+_HDR = const(5)
+_SEQ = const(4)
 
 
 def crc16(buf, n):

@@ -39,15 +39,16 @@ from modemkit.at import Cmd, OK, FAIL, TIMEOUT
 from modemkit.modem import Modem, SYNC, ATTACH, shown
 from modemkit.sched import Return
 from modemkit import sock
+from modemkit.port import const
 from modemkit.sock import NetError, TCP, UDP
 
 _ETX = b'\x03'
 _DLE = b'\x10'
 _WIND = bytearray(b'\r\n+WIND: 13\r\n')      # GP s8: printed at every start-up
-_CHUNK = 64                   # bytes the AT channel reads from the UART at a time
+_CHUNK = const(64)            # bytes the AT channel reads from the UART at a time
 # [INFERRED] no manual says how soon the OK after OK_Info_SocketClosed comes; commands wait for
 # it this long at most (then a lost OK costs one wait, not the next command's answer)
-_TAIL_MS = 5000
+_TAIL_MS = const(5000)
 # MT Chapter 9 / GP s9.2: the codes a user meets, in words
 _CODES = ('35841 GPRS session lost|35865 not attached|35866 activation refused|'
           '35867 no GPRS connection|35868 check the APN|37122 stack busy|37952 reset by peer|'
@@ -144,41 +145,18 @@ class Wavecom(Modem):
         self._dle = False
         self._m = 0               # bytes of the start-up banner matched in the stream
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def _sync(self):
+    # -- lifecycle: configure() and activate() are in wavecom_up, loaded while they run --
+    UP = 'modemkit.wavecom_up'
+
+    def sync(self):
         r = yield self.q('AT', 500, ok=False)
         if r.status != OK:
             # a module still in a data mode takes AT for payload: a bare ETX ends it (C.3); in
             # command mode ETX CR is an empty line
             self.chan.uart.write(b'\x03\r')
-            yield Modem._sync(self)
+            from modemkit import modem_up     # the supervisor's step has it loaded
+            yield modem_up.sync(self)
         raise Return('answering')
-
-    def configure(self):
-        yield Modem.configure(self)
-        c = self.cfg
-        if not self.gp:
-            yield self.q('AT+WOPEN=1')        # MT App. A: "Start the TCP/IP stack"
-        for name, value in (('#GPRSMODE', '1'), ('#APNSERV', '"%s"' % c.get('apn', '')),
-                            ('#APNUN', '"%s"' % c.get('user', '')),
-                            ('#APNPW', '"%s"' % c.get('password', '')),
-                            ('#DLEMODE', '1,1')):     # C.3: ETX closes, ETX/DLE escaped
-            yield self._param(name, value)
-        raise Return('stack configured')
-
-    def activate(self):
-        yield self.q('AT+CGATT=1', 75000)
-        if self.gp:
-            # GP s8: #CONNECTIONSTART sooner than 500 ms after that OK gets 35866
-            yield self.sched.sleep_ms(600)
-        # stop first a bearer left up by a resync (#CONNECTIONSTART would say 35840)
-        yield self.q('AT#CONNECTIONSTOP', 10000, ok=False)
-        r = yield self.q('AT#CONNECTIONSTART', 120000, ok=False)
-        if r.status != OK or not r.nlines:
-            raise NetError(sock.EIO, 'AT#CONNECTIONSTART: ' + _why(r.code, r.error()))
-        # the IP alone on a line, then OK_Info_GPRSActivation and no OK (C.8 #6)
-        self.ip = r.text(0, 0)
-        raise Return('ip ' + self.ip)
 
     def poll(self):
         # in command mode only: a data-mode session takes no AT command
@@ -308,7 +286,7 @@ class Wavecom(Modem):
         code = r.code
         what = (shown(c.text(), secret) if c.n > 1 else 'ETX') + ': ' + _why(code, r.error())
         if r.status == TIMEOUT or code == 35867:
-            # no answer: it may sit in a data mode we lost track of (_sync sends an ETX);
+            # no answer: it may sit in a data mode we lost track of (sync() sends an ETX);
             # 35867 (no GPRS connection) is how a silent Multi-Tech restart shows
             self._trouble(SYNC, what)
             yield                 # the supervisor takes the module back first
@@ -382,21 +360,7 @@ class Wavecom(Modem):
 
     def listen(self, port_, timeout_ms=30000):
         """A one-shot listener on the module's port (MT App. B): accept() gives one client."""
-        self.need('listen')
-        s = yield self.new_socket(sock.LISTENER, timeout_ms)
-        s.backlog = []
-        try:
-            # "255.255.255.255": no filter on the client's address (MT App. B)
-            yield self._param('#TCPSERV', '1,"255.255.255.255"')
-            yield self._param('#TCPPORT', '1,%d' % port_)
-            self.lst = s          # its client may come right after the OK (GP s7.3.3)
-            yield self._do('AT#LTCPSTART=1')
-        except BaseException:
-            self.lst = None
-            self.forget(s)
-            raise
-        s.state = sock.OPEN
-        raise Return(s)
+        return _svc().listen(self, port_, timeout_ms)
 
     def send(self, s, data, n, timeout_ms):
         # C.3: payload ETX and DLE travel as DLE ETX and DLE DLE; staged in place
@@ -494,41 +458,19 @@ class Wavecom(Modem):
     def sendto(self, s, data, addr, timeout_ms):
         self.need('sendto')       # MT #OUDP: one peer, fixed at open
 
-    # -- services --------------------------------------------------------------------------
+    # -- services, in wavecom_svc: imported on first use ----------------------------------
     def ping(self, host, count=4, timeout_s=4):
         """(sent, received, lost, min_ms, max_ms, avg_ms), MT Chapter 7. One response line per
         request: beyond the channel's max_lines (12) they are not counted."""
-        self.need('ping')
-        yield self._ready(30000, 'ping')
-        got = []
-        try:
-            yield self._param('#PINGREMOTE', '"%s"' % host)
-            yield self._param('#PINGNUM', '%d' % count)
-            # #PINGDELAY: the wait for a reply, and the interval between requests
-            yield self._param('#PINGDELAY', '%d' % timeout_s)
-            r = yield self._do('AT#PING', (count * timeout_s + 10) * 1000)
-            for i in range(r.nlines):
-                ln = r.line(i)            # '"host" is alive : time = 900 ms'
-                k = ln.find(b'= ')
-                if k > 0:
-                    got.append(int(ln[k + 2:-3]))
-        finally:
-            self.hold = None
-        n = len(got)
-        if not n:
-            raise Return((count, 0, count, 0, 0, 0))
-        raise Return((count, n, count - n, min(got), max(got), sum(got) // n))
+        return _svc().ping(self, host, count, timeout_s)
 
     def ntp(self, server, port_=123, timeout_ms=60000):
         """The module's clock set by SNTP, as it prints it: 'yy/mm/dd,hh:mm:ss' with the
         AT+EGNTPUTC offset (GP s5)."""
-        self.need('ntp')
-        yield self._ready(30000, 'ntp')
-        try:
-            yield self._param('+EGNTPPORT', '%d' % port_)
-            t = min(max(timeout_ms // 1000, 10), 300)
-            r = yield self._do('AT+EGNTP=2,"%s",%d,1' % (server, t), timeout_ms + 5000)
-            when = r.line(0).decode() if r.nlines else None
-        finally:
-            self.hold = None
-        raise Return(when)
+        return _svc().ntp(self, server, port_, timeout_ms)
+
+
+def _svc():
+    # the services' code stays out of the heap until a device first uses one (README, "Memory")
+    from modemkit import wavecom_svc
+    return wavecom_svc

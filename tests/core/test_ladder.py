@@ -262,7 +262,10 @@ def test_an_mcu_restarted_mid_ladder_goes_on_from_its_rung():
     assert Ladder(path).failures == 5, Ladder(path).failures
     module.fix = 'reset'                        # the module would come back from a reset now
     module.heard = []
-    sched, m, logs = _mcu(uart, module, path, power=False)     # the MCU starts again
+    # the MCU starts again: nothing of the first run is left in its RAM
+    sched = m = logs = until_reset = None
+    gc.collect()
+    sched, m, logs = _mcu(uart, module, path, power=False)
     sched.run(_connect_until(sched, m, 2, opened))
     heard = module.heard
     # not from the bottom: no re-attach, and the first failure after the restart (the

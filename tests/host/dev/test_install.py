@@ -154,7 +154,8 @@ def test_mip_installs_core_quectel_and_mqtt_and_a_tcp_echo_runs(
         r = subprocess.run([mp, '-c', 'import sys; print(sys.implementation._mpy & 0xff)'],
                            capture_output=True, text=True, timeout=30)
         built = mipindex.build(tmp_path / 'index', int(r.stdout))
-        assert built['modemkit-quectel'] == ['modemkit/quectel.mpy', 'modemkit/quectel_svc.mpy']
+        assert built['modemkit-quectel'] == ['modemkit/quectel.mpy', 'modemkit/quectel_svc.mpy',
+                                                'modemkit/quectel_up.mpy']
         server, url = serve(tmp_path / 'index')
         commands = [['--index', url, 'modemkit-quectel', 'modemkit-mqtt']]
         wanted = sorted(name.replace('.py', '.mpy') for name in wanted)

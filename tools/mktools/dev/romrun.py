@@ -31,11 +31,12 @@ import tempfile
 from mktools import ROOT
 ENV = 'MODEMKIT_ROMFS'
 # The start-up a ROMFS port does before main.py (see ports/*/main.c, MICROPY_VFS_ROM).
+# No names of its own: a port's C start-up interns none, and every interned name takes room in
+# the heap's qstr pools (a pool more is 7 KiB at once near 620 names).
 BOOT = ("import sys,os,vfs,uctypes\n"
-        "a,n=[int(x) for x in os.getenv('%s').split(',')]\n"
-        "vfs.mount(vfs.VfsRom(uctypes.bytearray_at(a,n)),'/rom')\n"
-        "sys.path[0:0]=['/rom','/rom/lib']\n"
-        "del a,n\n" % ENV)
+        "vfs.mount(vfs.VfsRom(uctypes.bytearray_at(*map(int,os.getenv('%s').split(',')))),"
+        "'/rom')\n"
+        "sys.path[0:0]=['/rom','/rom/lib']\n" % ENV)
 LIBRARY = ((os.path.join(ROOT, 'lib', 'modemkit'), 'lib/modemkit'),)
 
 

@@ -94,9 +94,8 @@ def run_mpy_cross():
     return res
 
 
-# Modules whose tests build a whole modem with the SMS or recovery-ladder stack on top: since the
-# AT channel grew (hold and data-mode hooks) they no longer fit the 64K cap (README, "Memory").
-HEAP_NEEDS = {'test_sms': '80K', 'test_ladder': '72K'}
+# Modules that need more than the 64K cap (none since the lifecycle's steps load on demand).
+HEAP_NEEDS = {}
 
 
 def run_micropython(heap):

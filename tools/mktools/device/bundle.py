@@ -131,7 +131,9 @@ def build(opts):
     graph = Graph(opts.lib, opts.app, target)
     if graph.module(opts.entry) is None:
         raise BundleError(f'{opts.app}: no entry module {opts.entry}.py')
-    wanted = {f'{PACKAGE}.{opts.board["dialect"]}'} | service_backends(opts.board)
+    # the dialect, and its bring-up steps (Modem.UP), which it names only as data
+    dialect = f'{PACKAGE}.{opts.board["dialect"]}'
+    wanted = {dialect, dialect + '_up'} | service_backends(opts.board)
     # MicroPython imports modemkit.x through the package, so its __init__ goes along
     roots = [opts.entry] + ([PACKAGE] if target == 'micropython' else [])
     modules = graph.walk(roots, wanted)
