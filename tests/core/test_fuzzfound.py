@@ -119,3 +119,56 @@ def test_a_sequence_number_past_32_bits_is_not_taken():
     assert q.peek() == (seq, b'x') and seq == 1
     q = _queue_with_head('0 -7 0\n')         # the records found set the numbering again
     assert q.append(b'three') == 3
+
+
+def test_a_packet_body_in_two_reads_is_read_on_every_interpreter():
+    # memory-flat episodes on 2.7: a PUBLISH body that came in two reads had its second read
+    # go into a memoryview of the buffer, which takes no int items on Python 2.7; the MQTT
+    # client's task died with a TypeError
+    from mqttfake import FakeModem, client
+    m = FakeModem()
+    died = []
+    m.sched.on_error = lambda task, err: died.append((task.name, repr(err)))
+    got = []
+    c = client(m, on_message=lambda t, p, r: got.append((bytes(t), bytes(p))))
+    pkt = bytearray(b'\x30\x08\x00\x03a/bxyz')
+
+    def main():
+        yield c.wait_up(5000)
+        m.sock.put(pkt, 0, 5)
+        yield m.sched.sleep_ms(50)
+        m.sock.put(pkt, 5, len(pkt))
+        yield m.sched.sleep_ms(200)
+        raise Return(c.connects)
+
+    assert m.sched.run(main()) == 1
+    assert died == [] and got == [(b'a/b', b'xyz')], (died, got)
+
+
+def _quectel_with(lines):
+    from modemkit.quectel import Quectel
+    from modemkit.sock import Socket, TCP, OPEN
+    steps = [('~', 1), ('<', lines)]
+    env = setup(steps)
+    m = Quectel(env.sched, env.uart, {}, log=env.logs.append)
+    m.chan = env.chan
+    env.chan.on(b'+QIURC:', m._on_urc)
+    s = Socket(m, TCP, 64)
+    s.id = 0
+    s.state = OPEN
+    m.socks[0] = s
+    return env, m, s
+
+
+def test_an_incoming_urc_naming_a_client_socket_as_server_is_refused():
+    # fuzz (dialects): '+QIURC: "incoming",1,0,...' while connectID 0 is a client socket, not a
+    # listener: the handler took its backlog (None) for a list and raised TypeError
+    env, m, s = _quectel_with(b'\r\n+QIURC: "incoming",1,0,"10.0.0.9",5000\r\n')
+
+    def main():
+        yield env.sched.sleep_ms(100)
+
+    env.sched.run(main())
+    assert env.chan.handler_errors == 0, env.logs
+    assert m.socks[1] is None and s.backlog is None
+    assert any('refusing incoming connection 1' in x for x in env.logs), env.logs

@@ -254,10 +254,25 @@ LINES = {'quectel': QUECTEL + COMMON, 'telit': TELIT + COMMON, 'wavecom': WAVECO
 TYPED = (NetError, SmsError, MQTTError)
 
 
+FINALS = {
+    'quectel': [b'SEND OK', b'SEND FAIL', b'+CME ERROR: 563'],
+    'telit': [b'+CME ERROR: socket not connected', b'NO CARRIER'],
+    'wavecom': [b'OK_Info_WaitingForData', b'Ok_Info_SocketClosed', b'OK_Info_GPRSActivation',
+                b'#CME ERROR: 35867', b'#CME ERROR: 38027'],
+}
+
+
+def replies(dialect):
+    """Lines, then (most often) a final result code: an operation gets past its first
+    exchanges and on to the parsers of the later ones."""
+    final = st.one_of(st.just(b'\r\nOK\r\n'), st.sampled_from(
+        [b'', b'\r\nERROR\r\n', b'\r\nOK'] + [b'\r\n' + f + b'\r\n' for f in FINALS[dialect]]))
+    return st.tuples(pieces(LINES[dialect]), final).map(lambda lf: lf[0] + lf[1])
+
+
 @st.composite
 def episodes(draw, dialect):
-    lines = LINES[dialect]
-    answer = st.tuples(st.integers(0, 3000), pieces(lines))
+    answer = st.tuples(st.integers(0, 3000), replies(dialect))
     answers = draw(st.lists(answer, max_size=12))
     bursts = draw(st.lists(answer, max_size=6))
     ops = draw(st.lists(st.sampled_from(OPS[dialect]), min_size=1, max_size=5))
