@@ -172,3 +172,42 @@ def test_an_incoming_urc_naming_a_client_socket_as_server_is_refused():
     assert env.chan.handler_errors == 0, env.logs
     assert m.socks[1] is None and s.backlog is None
     assert any('refusing incoming connection 1' in x for x in env.logs), env.logs
+
+
+def test_news_of_a_socket_before_its_qiopen_result_does_not_spin_the_open():
+    # fuzz (dialects): data pushed for connectID 0 between AT+QIOPEN's OK and its +QIOPEN URC
+    # set the socket's event; the wait for the result returned at once, again and again, and
+    # the open spun for ever without letting time pass (no timeout, no other task)
+    from modemkit.quectel import Quectel
+    from modemkit.sock import Socket, TCP, TimedOut
+    env = setup([('>', b'AT+QIOPEN=1,0,"TCP","peer.test",5000,0,1\r'),
+                 ('<', b'\r\nOK\r\n\r\n+QIURC: "recv",0,4\r\nabcd'),
+                 ('>', b'AT+QICLOSE=0\r'), ('<', b'\r\nOK\r\n')])
+    m = Quectel(env.sched, env.uart, {'push': True}, log=env.logs.append)
+    m.chan = env.chan
+    env.chan.on(b'+QIURC:', m._on_urc)
+    s = Socket(m, TCP, 64)
+    s.id = 0
+    m.socks[0] = s
+    waits = [0]
+    real = s.ev.wait
+
+    def wait(ms=None):
+        waits[0] += 1
+        assert waits[0] < 50, 'the open spins on a set event'
+        return real(ms)
+
+    s.ev.wait = wait
+
+    def main():
+        t0 = env.clock.ticks_ms()
+        try:
+            yield m._open(s, 0, 'peer.test', 5000, 0, 3000)
+        except TimedOut:
+            raise Return(env.clock.ticks_ms() - t0)
+        raise Return(-1)
+
+    took = env.sched.run(main())
+    assert 3000 <= took < 3500, took
+    assert s.n == 4
+    env.script.done()

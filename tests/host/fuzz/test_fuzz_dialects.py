@@ -169,6 +169,20 @@ def driver(dialect, module, variant, chunk):
         mq = TelitMQTT(m, 'broker.test')
     sched.spawn(m.chan.run(), 'at-rx', parent=False)
     m._io_t = sched.spawn(m._io(), 'io', parent=False)
+    # a task that never lets time pass (a wait that returns at once, in a loop) would hang the
+    # property: fail it instead, after this many scheduler passes at one instant
+    step = sched.run_once
+    still = [clock.now, 0]
+
+    def run_once():
+        if clock.now != still[0]:
+            still[0], still[1] = clock.now, 0
+        still[1] += 1
+        if still[1] > 20000:
+            raise AssertionError('spinning: %d scheduler passes at %d ms' % (still[1], clock.now))
+        return step()
+
+    sched.run_once = run_once
     return sched, m, sms, mq, died, logs
 
 
