@@ -476,8 +476,8 @@ class Wavecom(Modem):
             for i in range(r.nlines):
                 ln = r.line(i)            # '"host" is alive : time = 900 ms'
                 k = ln.find(b'= ')
-                if k > 0:
-                    got.append(int(ln[k + 2:-3]))
+                if k > 0 and ln.endswith(b' ms') and ln[k + 2:-3].isdigit():
+                    got.append(int(ln[k + 2:-3]))     # a garbled time is no reply counted
         finally:
             self.hold = None
         n = len(got)

@@ -223,3 +223,27 @@ def test_news_of_a_socket_before_its_qiopen_result_does_not_spin_the_open():
     assert 3000 <= took < 3500, took
     assert s.n == 4
     env.script.done()
+
+
+def test_a_garbled_ping_time_is_not_a_value_error():
+    # a Multi-Tech ping reply whose time the line garbled ('time = x ms', 'time = ') made
+    # int() raise ValueError out of ping(), outside the NetError family
+    _quectel_room()
+    from modemkit.wavecom import Wavecom
+    from modemkit.modem import READY
+    ok = b'\r\nOK\r\n'
+    env = setup([('>', b'AT#PINGREMOTE="h"\r'), ('<', ok), ('>', b'AT#PINGNUM=3\r'), ('<', ok),
+                 ('>', b'AT#PINGDELAY=1\r'), ('<', ok), ('>', b'AT#PING\r'),
+                 ('<', b'\r\n"h" is alive : time = x ms\r\n"h" is alive : time = \r\n'
+                       b'"h" is alive : time = 900 ms\r\nOK\r\n')])
+    m = Wavecom(env.sched, env.uart, {}, log=env.logs.append)
+    m.chan = env.chan
+    m.state = READY
+    m.ready.set()
+
+    def main():
+        r = yield m.ping('h', 3, 1)
+        raise Return(r)
+
+    assert env.sched.run(main()) == (3, 1, 2, 900, 900, 900)
+    env.script.done()
