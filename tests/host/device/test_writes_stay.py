@@ -178,3 +178,15 @@ def test_the_upgrade_report_is_written_through_no_planted_link(root):
     assert changed(before, listing(root), inside=('report.json',)) == []
     assert (root / 'outside' / 'precious.txt').read_text() == 'keep me\n'
     assert '"m2"' in report.read_text()
+
+
+@pytest.mark.parametrize('name', ['../x.py', '/sys/x.py', 'a/b.py', 'seventeen_chars.py',
+                                  'x",1\rAT+CFUN=1,1\r"', '', 'a\x00b'])
+def test_the_script_store_refuses_a_name_with_a_path_before_sending_anything(name):
+    from mktools.device.wscript import DeployError, ScriptStore
+    store = ScriptStore(link=None)          # nothing may reach a link: there is none
+    for call in (lambda: store.write(name, b'x'), lambda: store.read(name, 1),
+                 lambda: store.enable(name)):
+        with pytest.raises(DeployError) as e:
+            call()
+        assert 'not a script name' in str(e.value) and '\n' not in str(e.value)
