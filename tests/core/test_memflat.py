@@ -46,10 +46,10 @@ def _piece(rnd):
         if rnd.below(3) == 0:
             f = f[:rnd.below(len(f) + 1)]
     elif k < 8:
-        f = bytearray(rnd.below(12))
-        for i in range(len(f)):
-            f[i] = rnd.below(256)
-        f = bytes(f)
+        noise = bytearray(rnd.below(12))
+        for i in range(len(noise)):
+            noise[i] = rnd.below(256)
+        f = bytes(noise)
     elif k < 9:
         f = b'A' * (130 + rnd.below(200))          # longer than the line buffer
     else:
@@ -214,7 +214,7 @@ def test_the_mqtt_client_holds_no_more_after_many_corrupt_packets():
             m.broker.record = False
         n = 0
         for _ in range(1 + rnd.below(3)):
-            p = REAL[rnd.below(len(REAL))]
+            p = bytearray(REAL[rnd.below(len(REAL))])
             for j in range(len(p)):
                 if n < len(junk):
                     junk[n] = p[j]
