@@ -5,6 +5,18 @@ from modemkit.at import Cmd, OK, PROMPT, PROMPT_GT, TIMEOUT
 from modemkit.sched import Return
 
 
+def _room():
+    # a whole driver (Quectel, Wavecom) or client (MQTT, FTP) beside the ones other tests here
+    # loaded does not fit the heap of the MicroPython run: drop their modules first (the next
+    # import loads them again)
+    import sys
+    from modemkit import unload
+    for name in ('mqtt', 'ftp', 'ftp_py', 'squeue', 'board', 'smsdigest', 'quectel',
+                 'quectel_svc', 'wavecom', 'telit', 'modem'):
+        unload(name)
+    sys.modules.pop('mqttfake', None)
+
+
 def test_a_second_gt_after_the_data_is_text_not_another_prompt():
     # fuzz: '>>' then CR LF with 1-byte chunks: the second '>' arrived after send_data() and
     # ended the data phase as PROMPT, an outcome its caller never expects
@@ -46,6 +58,7 @@ def test_a_line_begun_before_the_command_is_not_its_answer():
 def test_an_ftp_reply_that_is_not_utf8_is_an_ftp_error():
     # fuzz: b'550 \xe9...' made the refused reply's text raise UnicodeError (a ValueError),
     # outside the FtpError family the reconnect paths catch
+    _room()
     from mqttfake import FakeModem
     from modemkit.ftp import FtpError
     from modemkit.ftp_py import Ftp
@@ -125,6 +138,7 @@ def test_a_packet_body_in_two_reads_is_read_on_every_interpreter():
     # memory-flat episodes on 2.7: a PUBLISH body that came in two reads had its second read
     # go into a memoryview of the buffer, which takes no int items on Python 2.7; the MQTT
     # client's task died with a TypeError
+    _room()
     from mqttfake import FakeModem, client
     m = FakeModem()
     died = []
@@ -145,18 +159,10 @@ def test_a_packet_body_in_two_reads_is_read_on_every_interpreter():
     assert died == [] and got == [(b'a/b', b'xyz')], (died, got)
 
 
-def _quectel_room():
-    # a whole Quectel driver beside what the tests above loaded does not fit the 64K heap of
-    # the MicroPython run: drop their modules first (the next import loads them again)
-    import sys
-    from modemkit import unload
-    for name in ('mqtt', 'ftp', 'ftp_py', 'squeue', 'board', 'smsdigest'):
-        unload(name)
-    sys.modules.pop('mqttfake', None)
 
 
 def _quectel_with(lines):
-    _quectel_room()
+    _room()
     from modemkit.quectel import Quectel
     from modemkit.sock import Socket, TCP, OPEN
     steps = [('~', 1), ('<', lines)]
@@ -189,7 +195,7 @@ def test_news_of_a_socket_before_its_qiopen_result_does_not_spin_the_open():
     # fuzz (dialects): data pushed for connectID 0 between AT+QIOPEN's OK and its +QIOPEN URC
     # set the socket's event; the wait for the result returned at once, again and again, and
     # the open spun for ever without letting time pass (no timeout, no other task)
-    _quectel_room()
+    _room()
     from modemkit.quectel import Quectel
     from modemkit.sock import Socket, TCP, TimedOut
     env = setup([('>', b'AT+QIOPEN=1,0,"TCP","peer.test",5000,0,1\r'),
@@ -228,7 +234,7 @@ def test_news_of_a_socket_before_its_qiopen_result_does_not_spin_the_open():
 def test_a_garbled_ping_time_is_not_a_value_error():
     # a Multi-Tech ping reply whose time the line garbled ('time = x ms', 'time = ') made
     # int() raise ValueError out of ping(), outside the NetError family
-    _quectel_room()
+    _room()
     from modemkit.wavecom import Wavecom
     from modemkit.modem import READY
     ok = b'\r\nOK\r\n'
