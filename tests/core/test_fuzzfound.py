@@ -257,3 +257,33 @@ def test_a_garbled_ping_time_is_not_a_value_error():
 
     assert env.sched.run(main()) == (3, 1, 2, 900, 900, 900)
     env.script.done()
+
+
+def test_an_ftpfsize_answer_without_its_size_is_an_ftp_error():
+    # fuzz (dialects): AT#FTPFSIZE answered OK with no #FTPFSIZE line (lost on the line):
+    # r.num(0, 0) raised IndexError out of size(), outside the FtpError family
+    _room()
+    from modemkit.ftp import FtpError
+    from modemkit.ftp_telit import Ftp
+    from modemkit.telit import Telit
+    from modemkit.modem import READY
+    ok = b'\r\nOK\r\n'
+    env = setup([('>', b'AT#FTPTO=100\r'), ('<', ok),
+                 ('>', b'AT#FTPOPEN="ftp.test:21","anonymous","modemkit@",1\r'), ('<', ok),
+                 ('>', b'AT#FTPTYPE=0\r'), ('<', ok), ('>', b'AT#FTPFSIZE="f.txt"\r'),
+                 ('<', ok), ('>', b'AT#FTPCLOSE\r'), ('<', ok)])
+    m = Telit(env.sched, env.uart, {}, log=env.logs.append)
+    m.chan = env.chan
+    m.state = READY
+    m.ready.set()
+    f = Ftp(m, {'host': 'ftp.test', 'timeout_ms': 2000}, bytearray(64))
+
+    def main():
+        try:
+            yield f.size('f.txt')
+        except FtpError as e:
+            raise Return(str(e))
+        raise Return(None)
+
+    why = env.sched.run(main())
+    assert why is not None and 'no size' in why, why

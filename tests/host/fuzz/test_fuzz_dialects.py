@@ -50,6 +50,9 @@ TELIT = [
     b'#SS: 1,4,"10.0.0.2",5000', b'#SGACT: 1,1', b'#SGACT: 1,0', b'#SGACT: 10.0.0.2',
     b'+CMEE: 2', b'+CMEE: 0', b'#PING: 01,"1.2.3.4",6,50', b'#PING: 02,"0.0.0.0",600,255',
     b'NO CARRIER', b'NO CARRIER 1', b'#MQRING: 1,1,topic,3', b'#MQRING: 0', b'#MQRING: 1,',
+    b'#MQREAD: 1,topic,3', b'<<<', b'abc', b'#MQEN: 1,1', b'#MQCONN: 1,1', b'#MQCONN: 1,0',
+    b'#FTPFSIZE: 120', b'#FTPGETPKT: f.txt,0,1', b'#FTPRECV: 4', b'#FTPRECV: 4\r\nabcd',
+    b'#FTPAPPEXT: 4', b'#FTPGETPKT: f.txt,0,0',
     b'+CME ERROR: socket not connected', b'#CME ERROR: 38027',
 ]
 WAVECOM = [
@@ -164,9 +167,13 @@ def driver(dialect, module, variant, chunk):
     m.ready.set()
     sms = Sms(m)
     mq = None
-    if dialect == 'telit':
+    if dialect == 'telit' and variant:
+        # the module's MQTT client (T-IPE s13) connecting, polling and reading what #MQRING
+        # announces, beside the operations
         from modemkit.mqtt_telit import TelitMQTT
-        mq = TelitMQTT(m, 'broker.test')
+        mq = TelitMQTT(m, 'broker.test', on_message=lambda t, p, r: None, log=logs.append,
+                       keepalive=10)
+        mq.start()
     sched.spawn(m.chan.run(), 'at-rx', parent=False)
     m._io_t = sched.spawn(m._io(), 'io', parent=False)
     # a task that never lets time pass (a wait that returns at once, in a loop) would hang the
@@ -233,6 +240,40 @@ def _sms_read(m, sms, st):
         sms.inbox.pop(0)
 
 
+class _Sink(object):
+    """A download's destination: counts what it is given."""
+
+    def __init__(self):
+        self.n = 0
+
+    def write(self, b):
+        self.n += len(b)
+        return len(b)
+
+
+def _ftp(verb):
+    # the module's own FTP client (T-IPE s12; MT #FTPGET, GP): its reply parsers
+    def op(m, sms, st):
+        from modemkit import ftp
+        backend = 'telit' if type(m).__name__ == 'Telit' else 'wavecom'
+        f = ftp.client(m, {'host': 'ftp.test', 'backend': backend, 'timeout_ms': 2000},
+                       bytearray(64))
+        try:
+            if verb == 'get':
+                yield f.get('f.txt', _Sink())
+            else:
+                yield f.size('f.txt')
+        finally:
+            try:
+                yield f.close()
+            except TYPED:
+                pass
+    return op
+
+
+FTP_BUDGET = 40 * 12000          # every exchange of a session, each at most 2 s + 10 s
+
+
 OPS = {
     'quectel': [
         ('open-tcp', _open(0), 10000 * 2 + 11000 * 2 + 3000), ('open-udp', _open(1), 45000),
@@ -253,6 +294,7 @@ OPS = {
         ('activate', _call('activate'), 5000 + 150000),
         ('ping', _call('ping', 'peer.test', 2, 1), (1 * 2 + 30) * 1000),
         ('sms', _sms_read, 5000 * 3),
+        ('ftp-get', _ftp('get'), FTP_BUDGET), ('ftp-size', _ftp('size'), FTP_BUDGET),
     ],
     'wavecom': [
         ('open-tcp', _open(0), 2 * 1000 + 2 * 10000 + 3000),
@@ -264,6 +306,7 @@ OPS = {
         ('ping', _call('ping', 'peer.test', 2, 1), 3 * 1000 + 3 * 10000 + 12000),
         ('ntp', _call('ntp', 'ntp.test', 123, 10000), 1000 + 10000 + 15000),
         ('sms', _sms_read, 5000 * 3),
+        ('ftp-get', _ftp('get'), FTP_BUDGET), ('ftp-size', _ftp('size'), FTP_BUDGET),
     ],
 }
 SEND_CMDS = {'quectel': (b'AT+QISEND=',), 'telit': (b'AT#SSENDEXT=',), 'wavecom': ()}
