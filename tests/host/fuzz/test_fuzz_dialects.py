@@ -428,9 +428,9 @@ def _property(dialect):
     return prop
 
 
-_quectel = examples(300)(_property('quectel'))
-_telit = examples(300)(_property('telit'))
-_wavecom = examples(300)(_property('wavecom'))
+_quectel = examples(500)(_property('quectel'))
+_telit = examples(500)(_property('telit'))
+_wavecom = examples(500)(_property('wavecom'))
 
 
 def test_quectel_driver_survives_any_module():

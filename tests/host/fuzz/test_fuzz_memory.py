@@ -65,7 +65,7 @@ def flat(run, n, root):
     return start, footprint(root())
 
 
-@examples(60)
+@examples(100)
 @given(plans=st.lists(st.tuples(episode, st.sampled_from(KINDS)), min_size=WARM_UP + 8,
                       max_size=WARM_UP + 16), chunk=CHUNKS)
 def _at_channel(plans, chunk):
@@ -111,7 +111,7 @@ def _at_channel(plans, chunk):
     assert end - start <= SLACK, (start, end, len(plans))
 
 
-@examples(60)
+@examples(100)
 @given(runs=st.lists(st.lists(junk, min_size=1, max_size=6), min_size=WARM_UP + 8,
                      max_size=WARM_UP + 16))
 def _mqtt_client(runs):
