@@ -115,9 +115,11 @@ class Client(object):
         try:
             yield self._open()
             r = yield gen
-        except Exception:
+        except Exception as e:
             yield self._drop()           # the session's state is unknown: start afresh
-            raise
+            # named, not a bare raise: after a yield Python 2.7 re-raises the last exception
+            # handled anywhere (the scheduler's Return of _drop), and the error was lost
+            raise e
         raise Return(r)
 
     def _put(self, name, src, offset, append):

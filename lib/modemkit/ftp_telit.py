@@ -65,7 +65,11 @@ class Ftp(ftp.Client):
     def _size(self, name):
         # the guide gives no error text for a missing file: any refusal counts as one
         r = yield self._at('AT#FTPFSIZE="%s"' % name, b'#FTPFSIZE:', NoSuchFile)
-        raise Return(r.num(0, 0, -1))
+        n = r.num(0, 0, -1) if r.nlines else -1
+        if n < 0:
+            # OK without a size (its line lost or garbled on the UART): no size to go by
+            raise FtpError(EIO, 'FTPFSIZE %s: no size in the answer' % name)
+        raise Return(n)
 
     def _dele(self, name):
         raise Unsupported(EOPNOTSUPP, 'no delete in IP Easy FTP (T-IPE s12)')

@@ -535,8 +535,7 @@ class MQTT(object):
     def _read_exact(self, buf, n, timeout_ms):
         got = 0
         while got < n:
-            k = yield self.sock.recv_into(buf if not got else memoryview(buf)[got:],
-                                          timeout_ms, n - got)
+            k = yield self.sock.recv_into(buf, timeout_ms, n - got, got)
             if not k:
                 raise NetError(ECONNRESET, 'broker closed the connection')
             got += k

@@ -203,6 +203,10 @@ class TelitMQTT(object):
             # #MQREAD: <inst>,<topic>,<len> / <<< / <payload>   (s13.7.1)
             if r.nlines >= 3 and self.on_message is not None:
                 topic = r.text(0, 1)
+                if topic is None:
+                    # a header line the UART garbled: no topic to hand on
+                    self.log('mqtt: #MQREAD %d: no topic in %r' % (mid, r.line(0)[:40]))
+                    continue
                 self.on_message(topic.encode(), r.line(2), 0)
 
 

@@ -8,6 +8,7 @@ direct push mode instead (the module sends data unasked; what does not fit is co
 """
 from modemkit.at import Cmd, OK, FAIL, NO_PROMPT
 from modemkit.modem import Modem, ATTACH, fail
+from modemkit.port import ticks_add, ticks_diff
 from modemkit.sched import Return
 from modemkit import sock
 from modemkit.sock import UDP
@@ -107,9 +108,15 @@ class Quectel(Modem):
             r = yield self.chan.send(c)
         if r.status != OK:
             raise sock.Refused(sock.ECONNREFUSED, '%s: %s' % (c.text(), r.error()))
-        # QL s2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s
+        # QL s2.1.4: OK only accepts the command; +QIOPEN: <id>,<err> follows within 150 s.
+        # Other news of the socket (pushed data, a close) sets its event too: wait out what is
+        # left of the time, the event cleared, or a set event would have this loop spin.
+        clock = self.sched.clock
+        end = None if timeout_ms is None else ticks_add(clock.ticks_ms(), timeout_ms)
         while s.res is None:
-            if not (yield s.ev.wait(timeout_ms)):
+            left = None if end is None else ticks_diff(end, clock.ticks_ms())
+            s.ev.clear()
+            if left is not None and left <= 0 or not (yield s.ev.wait(left)):
                 yield self.close(s)
                 raise sock.TimedOut(sock.ETIMEDOUT, 'no +QIOPEN for socket %d' % s.id)
         if s.res != 0:

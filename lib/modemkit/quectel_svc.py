@@ -14,8 +14,9 @@ def incoming(q, line):
     cid = line.num(1, -1)
     lst = q.sock_by_id(line.num(2, -1))
     i = cid - q.first_id
-    if lst is None or not 0 <= i < len(q.socks) or q.socks[i] is not None or \
-            len(lst.backlog) >= BACKLOG:
+    # a <serverID> that names no listener (a garbled line, or a client socket's id) is refused
+    if lst is None or lst.backlog is None or not 0 <= i < len(q.socks) or \
+            q.socks[i] is not None or len(lst.backlog) >= BACKLOG:
         q.log('quectel: refusing incoming connection %d' % cid)
         return
     s = sock.Socket(q, sock.TCP, q.rx_size, q.tx_size)

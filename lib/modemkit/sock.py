@@ -154,10 +154,11 @@ class Socket(object):
     def available(self):
         return self.n
 
-    def recv_into(self, buf, timeout_ms=None, nbytes=None):
-        """Bytes copied into buf (0 at end of stream). Raises TimedOut, or the socket's error.
-        UDP: one whole datagram (truncated to buf); its sender is in self.addr."""
-        want = len(buf) if nbytes is None else nbytes
+    def recv_into(self, buf, timeout_ms=None, nbytes=None, off=0):
+        """Bytes copied into buf[off:] (0 at end of stream). Raises TimedOut, or the socket's
+        error. UDP: one whole datagram (truncated to buf); its sender is in self.addr. `off`
+        rather than a memoryview of the rest: Python 2.7's memoryview takes no int items."""
+        want = len(buf) - off if nbytes is None else nbytes
         yield self._wait_data(timeout_ms)
         raise Return(self.take_into(buf, want))
 
@@ -167,7 +168,7 @@ class Socket(object):
         rx = self.rx
         size = len(rx)
         h = self.head
-        for i in range(k):
+        for i in range(off, off + k):
             buf[i] = rx[h]
             h += 1
             if h == size:

@@ -40,8 +40,8 @@ def ping(q, host, count=4, timeout_s=4):
         for i in range(r.nlines):
             ln = r.line(i)            # '"host" is alive : time = 900 ms'
             k = ln.find(b'= ')
-            if k > 0:
-                got.append(int(ln[k + 2:-3]))
+            if k > 0 and ln.endswith(b' ms') and ln[k + 2:-3].isdigit():
+                got.append(int(ln[k + 2:-3]))     # a garbled time is no reply counted
     finally:
         q.hold = None
     n = len(got)

@@ -158,8 +158,18 @@ def service_backends(board):
     return {f'{PACKAGE}.http_{name}'} if name and name != 'py' else set()
 
 
+def check_script_name(name):
+    """A script name the module's flat store holds: 1-16 characters, no path (the boot
+    script enables it with AT#ESCRIPT); '' is no script."""
+    if name and not (len(name) <= 16 and re.fullmatch(r'[A-Za-z0-9_.-]+', name)
+                     and '..' not in name):
+        raise BundleError(f'script name {name!r}: the module\'s files have flat names of at most '
+                          f'16 letters, digits and ._- (no path)')
+
+
 def telit_boot(opts, names, version, entry_stem, previous):
     """The boot script of one slot (firmware/telit/boot.py with its settings)."""
+    check_script_name(previous)
     return render(opts.firmware / 'telit' / 'boot.py', {
         'SLOT': names.slot, 'VERSION': version, 'ENTRY': entry_stem, 'CONFIG': names.config,
         'PREV_SCRIPT': previous, 'PREV_SLOT': slot_of(previous), 'MAX_TRIES': opts.max_tries,

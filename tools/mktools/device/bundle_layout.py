@@ -110,6 +110,7 @@ class Bundle:
         """The bundle on disk: manifest.json, device/ (what goes on the device) and, for
         MicroPython, the freeze manifest and its sources."""
         out = Path(out)
+        replaceable(out)
         if out.exists():
             shutil.rmtree(out)
         (out / 'device').mkdir(parents=True)
@@ -124,6 +125,22 @@ class Bundle:
         if self.freeze_manifest:
             (out / 'manifest.py').write_text(self.freeze_manifest)
         (out / 'manifest.json').write_text(json.dumps(self.manifest(), indent=1) + '\n')
+
+
+def replaceable(out):
+    """Refuse an output path whose replacing would write or delete elsewhere: a symbolic link
+    (the files would land where it points), something not a directory, or a directory with
+    other things in it than an earlier bundle (`--out .` must not empty the working
+    directory)."""
+    if out.is_symlink():
+        raise BundleError(f'{out}: is a symbolic link; give the directory itself')
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise BundleError(f'{out}: exists and is not a directory')
+    if any(out.iterdir()) and not (out / 'manifest.json').is_file():
+        raise BundleError(f'{out}: not empty and not an earlier bundle (no manifest.json); '
+                          f'give a new or empty directory')
 
 
 def render(template, values):

@@ -12,6 +12,7 @@ Memory is bounded by the entries (one small dict per module) and `parallel` thre
 import json
 import math
 import os
+import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, fields
@@ -72,10 +73,18 @@ def load_report(path):
 
 def save_report(path, entries):
     """Write the whole report atomically: a cut leaves the previous one, never half of it."""
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(entries, f, indent=1)
-    os.replace(tmp, path)
+    # a fresh name beside it (mkstemp: O_EXCL, never through a link a hostile user left
+    # there, as a fixed 'report.json.tmp' would be)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + '.',
+                               dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(entries, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def is_done(d, version, no_reboot=False):

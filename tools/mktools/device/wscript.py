@@ -228,6 +228,19 @@ class AtLink:
 
 # -- the script store ---------------------------------------------------------------------------
 
+NAME_MAX = 16                   # the module's flat store (T-RUN 3.9, AT#WSCRIPT <name>)
+
+
+def plain(name):
+    """`name` if the module's flat store can hold it; DeployError for a path ('/', '..'), more
+    than 16 characters, or a quote or control character (it would end the command's string and
+    run what follows as AT commands)."""
+    if not (0 < len(name) <= NAME_MAX and re.fullmatch(r'[A-Za-z0-9_.-]+', name)
+            and '..' not in name):
+        raise DeployError(f'{name!r}: not a script name (1-16 letters, digits and ._-, no path)')
+    return name
+
+
 class ScriptStore:
     """The script commands on an AtLink.  `chunk`/`chunk_delay` pace #WSCRIPT data for a
     module without flow control; `progress(name, done, size)` follows each transfer."""
@@ -270,6 +283,7 @@ class ScriptStore:
         return ''
 
     def write(self, name, data, progress=None):
+        plain(name)
         cmd = f'AT#WSCRIPT="{name}",{len(data)}'
         link = self.link
         link.discard()
@@ -288,6 +302,7 @@ class ScriptStore:
 
     def read(self, name, size):
         """The content of `name` (`size` bytes as #LSCRIPT gives it) via #RSCRIPT."""
+        plain(name)
         cmd = f'AT#RSCRIPT="{name}"'
         link = self.link
         link.discard()
@@ -312,6 +327,7 @@ class ScriptStore:
 
     def enable(self, name):
         """AT#ESCRIPT, checked by reading it back."""
+        plain(name)
         self.link.command(f'AT#ESCRIPT="{name}"', 5, file=name)
         now = self.enabled()
         if now != name:
