@@ -160,10 +160,11 @@ class Socket(object):
         rather than a memoryview of the rest: Python 2.7's memoryview takes no int items."""
         want = len(buf) - off if nbytes is None else nbytes
         yield self._wait_data(timeout_ms)
-        raise Return(self.take_into(buf, want))
+        raise Return(self.take_into(buf, want, off))
 
-    def take_into(self, buf, want):
-        """recv_into() without waiting: copies what is there, up to want bytes; their count."""
+    def take_into(self, buf, want, off=0):
+        """recv_into() without waiting: copies what is there into buf[off:], up to want bytes;
+        their count."""
         k = want if want < self.n else self.n
         rx = self.rx
         size = len(rx)

@@ -14,6 +14,7 @@ work half done); no task dies; and afterwards a plain AT succeeds."""
 from hypothesis import given, strategies as st
 
 from fuzzing import examples, run_property, tried
+from modemkit import quectel_up
 from modemkit.at import Cmd, OK
 from modemkit.fakeuart import FakeClock, FakeUart
 from modemkit.modem import READY
@@ -279,7 +280,7 @@ OPS = {
         ('open-tcp', _open(0), 10000 * 2 + 11000 * 2 + 3000), ('open-udp', _open(1), 45000),
         ('recv', _recv, 1000 * 8), ('send', _send, 2000 * 8), ('close', _close, 11000 * 8),
         ('listen', _listen, 10000 * 2 + 11000 * 2 + 3000 + 1000),
-        ('context', lambda m, sms, st: m._context_ip(), 5000),
+        ('context', lambda m, sms, st: quectel_up._context_ip(m), 5000),
         ('activate', _call('activate'), 5000 + 150000 + 5000),
         ('resolve', _call('resolve', 'peer.test', 3000), 5000 + 3000),
         ('ping', _call('ping', 'peer.test', 2, 1), 5000 + 12000),
