@@ -27,8 +27,9 @@ from mktools import cli
 from mktools.dev import romrun
 
 # the slots' .mpy files load into the heap (no ROM here, as on a board that runs its app from
-# the file system): 128 KiB holds the app, the driver, the HTTP client and an update
-HEAP = os.environ.get('MODEMKIT_OTA_HEAP', '128K')
+# the file system): 160 KiB holds the app, the driver, the HTTP client and an update (Telit's
+# native client at 144 KiB meets the 7 KiB step of MicroPython's qstr pools mid-update)
+HEAP = os.environ.get('MODEMKIT_OTA_HEAP', '160K')
 BOOT_S = 240
 
 
