@@ -332,13 +332,9 @@ class SmsCommands:
             return 'OK'
         if op != 'set':
             return 'ERROR'
-        try:
-            index = self._sms_index(args)
-        except IndexError:
-            return self.cms(321)
-        slot = self.sms_store.slots[index - 1]
+        slot = self._sms_slot(args)
         if slot is None:
-            return self.cms(321)
+            return self.cms(321)            # 27.005 s3.2.5: invalid memory index
         try:
             parsed = smspdu.parse(slot['pdu'])
             if parsed.kind != smspdu.SUBMIT:
@@ -409,6 +405,13 @@ class SmsCommands:
             raise IndexError(index)
         return index
 
+    def _sms_slot(self, args):
+        """The stored message <index> names, or None for an index out of range or empty."""
+        try:
+            return self.sms_store.slots[self._sms_index(args) - 1]
+        except IndexError:
+            return None
+
     def _sms_show(self, prefix, index, slot):
         pdu = slot['pdu']
         p = smspdu.parse(pdu)
@@ -447,13 +450,9 @@ class SmsCommands:
             return 'OK'
         if op != 'set':
             return 'ERROR'
-        try:
-            index = self._sms_index(args)
-        except IndexError:
-            return self.cms(321)
-        slot = self.sms_store.slots[index - 1]
+        slot = self._sms_slot(args)
         if slot is None:
-            return self.cms(321)
+            return self.cms(321)            # 27.005 s3.2.5: invalid memory index
         self._sms_show('+CMGR: ', None, slot)
         if slot['stat'] == 0:
             slot['stat'] = 1
