@@ -230,7 +230,11 @@ class Http(object):
         self.hops = cfg.get('redirects', 3)
         self.buf = buf
         self.line = bytearray(cfg.get('line', 256))
-        self.rx = cfg.get('rx_size')           # the socket's receive ring (None: the board's)
+        # the socket's rings (receive: cfg rx_size, else the board's), allocated now and reused
+        # by every connection and redirect: allocated per connection they would need contiguous
+        # room in a heap that has fragmented by then
+        self.rings = (bytearray(cfg.get('rx_size') or modem.rx_size),
+                      bytearray(modem.tx_size) if modem.tx_size else None)
         self.resp = Response(self, bytearray(cfg.get('headers', 256)))
         self.s = None
         self.tmo_now = self.tmo
@@ -279,7 +283,8 @@ class Http(object):
         r.reset()
         self.tmo_now = tmo
         self.rpos = self.rend = 0
-        self.s = yield self.modem.open(host, port, timeout_ms=tmo, rx_size=self.rx)
+        self.s = yield self.modem.open(host, port, timeout_ms=tmo, rx_size=self.rings[0],
+                                     tx_size=self.rings[1])
         try:
             head = '%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n' % (
                 method, path, host if port == 80 else '%s:%d' % (host, port))

@@ -19,7 +19,8 @@ the SIM (their +CMTI is kept by the module until the session ends, 27.005 s3.4.1
 and send() waits up to its timeout. `window_ms` bounds that wait: a session that has held the
 port that long while SMS work waits is ended between two writes (`modem.end_session()`), the
 exchange runs, and its owner sees the socket Closed and opens another (an MQTT client
-reconnects; with QoS 1 nothing is lost). None (the default) waits for the session to end.
+reconnects; with QoS 1 nothing is lost); a listener waiting for its client is stopped. None
+(the default) waits for the session to end.
 While SMS commands run, the Wavecom port is lent to them (`modem.hold` is 'sms'), so a socket
 opened meanwhile waits for them instead of having its data mode take their command bytes.
 

@@ -438,16 +438,22 @@ class Wavecom(Modem):
     def end_session(self):
         """End the data-mode session that holds the port (a bare ETX, C.3), for commands that
         cannot wait for its end (SMS); its owner sees the socket Closed. Between two of its
-        writes, so the peer gets no half of one (an MQTT packet)."""
+        writes, so the peer gets no half of one (an MQTT packet). A listener that holds the
+        port for its client (which may come, and start data mode, at any moment) is stopped
+        (AT#LTCPSTOP): its accept() sees Closed."""
         waited = 0
         while self.writing and waited < 5000:
             yield self.sched.sleep_ms(10)
             waited += 10
         s = self.sess
+        what = 'session ended'
         if s is None or s is self.lst:
-            return
-        err = sock.Closed(sock.ECONNRESET, 'socket 1: session ended for SMS (no AT command '
-                          'in data mode)')
+            s = self.lst
+            what = 'listener stopped'
+            if s is None or self.hold is not s:
+                return                # a socket connecting, a service: they end by themselves
+        err = sock.Closed(sock.ECONNRESET, 'socket 1: %s for SMS (no AT command in data mode)'
+                          % what)
         self.ending = s
         try:
             yield self.close(s)

@@ -49,9 +49,13 @@ class ScriptedModem(object):
         self.opened = []
         self.socks = []
         self.cfg = {'dialect': 'quectel'}
+        self.rx_size = 256               # the board's ring sizes, as a Modem has them
+        self.tx_size = 128
+        self.rings = []                  # the rx_size, tx_size each open was given
 
     def open(self, host, port, kind=0, timeout_ms=None, rx_size=None, tx_size=None):
         self.opened.append((host, port))
+        self.rings.append((rx_size, tx_size))
         s = ScriptedSock(self.answers.pop(0), self.piece)
         self.socks.append(s)
         raise Return(s)

@@ -88,6 +88,11 @@ def test_redirects_followed_then_bounded():
     assert bytes(m.socks[1].sent).startswith(b'POST /b ') and m.socks[1].sent.endswith(b'xy')
     assert bytes(m.socks[2].sent).startswith(b'GET /c ')          # 303: GET, no body
     assert b'Content-Length' not in bytes(m.socks[2].sent)
+    # one pair of rings, the board's sizes, allocated with the client and lent to every
+    # connection (allocated per connection they would need room in a fragmented heap)
+    rx, tx = m.rings[0]
+    assert isinstance(rx, bytearray) and len(rx) == 256 and len(tx) == 128
+    assert all(r[0] is rx and r[1] is tx for r in m.rings), m.rings
     loop = b'HTTP/1.1 302 Found\r\nLocation: /a\r\n\r\n'
     e = attempt([loop] * 4)
     assert isinstance(e, http.TooManyRedirects) and isinstance(e, NetError)

@@ -166,7 +166,9 @@ def driver(dialect, module, variant, chunk):
         m = Wavecom(sched, uart, cfg, log=logs.append)
     m.state = READY
     m.ready.set()
-    sms = Sms(m)
+    # Wavecom: an SMS read waits while a session holds the port (C.3); the episode's own
+    # sockets hold it, so the read ends the session after WINDOW_MS (Sms window_ms)
+    sms = Sms(m, window_ms=WINDOW_MS) if dialect == 'wavecom' else Sms(m)
     mq = None
     if dialect == 'telit' and variant:
         # the module's MQTT client (T-IPE s13) connecting, polling and reading what #MQRING
@@ -178,13 +180,19 @@ def driver(dialect, module, variant, chunk):
     sched.spawn(m.chan.run(), 'at-rx', parent=False)
     m._io_t = sched.spawn(m._io(), 'io', parent=False)
     # a task that never lets time pass (a wait that returns at once, in a loop) would hang the
-    # property: fail it instead, after this many scheduler passes at one instant
+    # property: fail it instead, after this many scheduler passes at one instant; and an
+    # operation that never ends (a retry loop that lets time pass) fails once the fake clock
+    # passes the episode's limit (run_episode sets it from the operations' budgets)
     step = sched.run_once
     still = [clock.now, 0]
+    sched.limit_ms = None
 
     def run_once():
         if clock.now != still[0]:
             still[0], still[1] = clock.now, 0
+            if sched.limit_ms is not None and clock.now > sched.limit_ms:
+                raise AssertionError('no end: %d ms of fake time, the episode\'s limit is %d ms'
+                                     % (clock.now, sched.limit_ms))
         still[1] += 1
         if still[1] > 20000:
             raise AssertionError('spinning: %d scheduler passes at %d ms' % (still[1], clock.now))
@@ -272,6 +280,7 @@ def _ftp(verb):
     return op
 
 
+WINDOW_MS = 5000                 # Wavecom: how long an SMS read waits for a session
 FTP_BUDGET = 40 * 12000          # every exchange of a session, each at most 2 s + 10 s
 
 
@@ -306,7 +315,7 @@ OPS = {
         ('activate', _call('activate'), 75000 + 600 + 10000 + 120000),
         ('ping', _call('ping', 'peer.test', 2, 1), 3 * 1000 + 3 * 10000 + 12000),
         ('ntp', _call('ntp', 'ntp.test', 123, 10000), 1000 + 10000 + 15000),
-        ('sms', _sms_read, 5000 * 3),
+        ('sms', _sms_read, 5000 * 3 + WINDOW_MS + 5000 + 10000),
         ('ftp-get', _ftp('get'), FTP_BUDGET), ('ftp-size', _ftp('size'), FTP_BUDGET),
     ],
 }
@@ -380,6 +389,9 @@ def run_episode(dialect, answers, bursts, ops, variant, chunk):
     sched, m, sms, mq, died, logs = driver(dialect, module, variant, chunk)
     clock = sched.clock
     watch = Watch(m.chan, clock)
+    # every operation's budget, the closing, the settling wait and three ATs; the I/O task's
+    # fetches may hold the channel meanwhile (bounded by the answers the module has): 10 min
+    sched.limit_ms = clock.now + sum(b for _, _, b in ops) + 11000 * 8 + 8000 + 3000 + 600000
     outcomes = []
 
     def main():
@@ -444,3 +456,26 @@ def test_telit_driver_survives_any_module():
 
 def test_wavecom_driver_survives_any_module():
     run_property(_wavecom)
+
+
+def test_wavecom_sms_read_in_own_session_ends():
+    # found by the fuzz (make fuzz): a socket's session holds the port and the same task then
+    # waits for an SMS read; without a window the read waited for a session end that only
+    # that task could bring, and fake time ran on without end
+    ok = (0, b'\r\nOK\r\n')
+    answers = [ok, ok, ok]
+    bursts = [(0, b'\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')]
+    ops = [o for o in OPS['wavecom'] if o[0] in ('open-tcp', 'sms')]
+    outcomes = run_episode('wavecom', answers, bursts, ops, False, 1)
+    assert [name for name, _ in outcomes] == ['open-tcp', 'sms'], outcomes
+
+
+def test_wavecom_sms_read_beside_own_listener_ends():
+    # found by the fuzz: a listener holds the port for its client, the same task then waits
+    # for an SMS read; ending "the session" did nothing (there was none), so the read waited
+    # window after window. Now the listener is stopped (AT#LTCPSTOP) and the read runs.
+    ok = (0, b'\r\nOK\r\n')
+    answers = [ok, (0, b'\r\nOK_Info_WaitingForData\r\n\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')]
+    ops = [o for o in OPS['wavecom'] if o[0] in ('listen', 'sms')]
+    outcomes = run_episode('wavecom', answers, [], ops, False, 1)
+    assert [name for name, _ in outcomes] == ['listen', 'sms'], outcomes
