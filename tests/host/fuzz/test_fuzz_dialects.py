@@ -11,6 +11,7 @@ family (sock.NetError, sms.SmsError, mqtt.MQTTError), within the sum of its exch
 no URC handler raises (the channel counts those it catches: a handler that raises has left its
 work half done); no task dies; and afterwards a plain AT succeeds."""
 
+import pytest
 from hypothesis import given, strategies as st
 
 from fuzzing import examples, run_property, tried
@@ -458,24 +459,24 @@ def test_wavecom_driver_survives_any_module():
     run_property(_wavecom)
 
 
-def test_wavecom_sms_read_in_own_session_ends():
-    # found by the fuzz (make fuzz): a socket's session holds the port and the same task then
-    # waits for an SMS read; without a window the read waited for a session end that only
-    # that task could bring, and fake time ran on without end
-    ok = (0, b'\r\nOK\r\n')
-    answers = [ok, ok, ok]
-    bursts = [(0, b'\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')]
-    ops = [o for o in OPS['wavecom'] if o[0] in ('open-tcp', 'sms')]
+
+# Found by the fuzz (make fuzz): the episode's own socket holds the Wavecom port, then the same
+# task waits for an SMS read. A session: without a window the read waited for an end only that
+# task could bring. A listener waiting for its client: end_session() did nothing (no session),
+# so the read waited window after window; now the listener is stopped (AT#LTCPSTOP).
+OK_LINE = (0, b'\r\nOK\r\n')
+HELD_PORT = {
+    'session': (['open-tcp', 'sms'], [OK_LINE] * 3,
+                [(0, b'\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')]),
+    'listener': (['listen', 'sms'],
+                 [OK_LINE, (0, b'\r\nOK_Info_WaitingForData\r\n\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')],
+                 []),
+}
+
+
+@pytest.mark.parametrize('holder', sorted(HELD_PORT))
+def test_wavecom_sms_read_beside_own_holder_of_the_port_ends(holder):
+    names, answers, bursts = HELD_PORT[holder]
+    ops = [o for o in OPS['wavecom'] if o[0] in names]
     outcomes = run_episode('wavecom', answers, bursts, ops, False, 1)
-    assert [name for name, _ in outcomes] == ['open-tcp', 'sms'], outcomes
-
-
-def test_wavecom_sms_read_beside_own_listener_ends():
-    # found by the fuzz: a listener holds the port for its client, the same task then waits
-    # for an SMS read; ending "the session" did nothing (there was none), so the read waited
-    # window after window. Now the listener is stopped (AT#LTCPSTOP) and the read runs.
-    ok = (0, b'\r\nOK\r\n')
-    answers = [ok, (0, b'\r\nOK_Info_WaitingForData\r\n\r\n+CMTI: "SM",3\r\n\r\nOK\r\n')]
-    ops = [o for o in OPS['wavecom'] if o[0] in ('listen', 'sms')]
-    outcomes = run_episode('wavecom', answers, [], ops, False, 1)
-    assert [name for name, _ in outcomes] == ['listen', 'sms'], outcomes
+    assert [name for name, _ in outcomes] == names, outcomes

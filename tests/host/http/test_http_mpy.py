@@ -17,7 +17,7 @@ from conftest import read_lines
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-HEAP = '64K'             # every backend (README, "Memory"); MODEMKIT_HTTP_HEAP overrides
+HEAP = os.environ.get('MODEMKIT_HTTP_HEAP', '64K')
 SIM_ARGS = {'quectel': [], 'telit': ['--variant', 'he910'],
             'wavecom': ['--variant', 'multitech']}
 BACKENDS = [('quectel', 'py'), ('telit', 'py'), ('telit', 'telit')]
@@ -67,8 +67,7 @@ def test_http_on_micropython_through_pty(dialect, backend, http_server, tmp_path
     app = None
     try:
         app = subprocess.Popen(
-            romrun.command(os.environ.get('MODEMKIT_HTTP_HEAP', HEAP),
-                           module='httpcheck_mpy',
+            romrun.command(HEAP, module='httpcheck_mpy',
                            rom=[os.path.join(HERE, 'httpcheck_mpy.py')],
                            args=['/rom/lib', dialect, backend, link, http_server.port, tmp_path,
                                  SIZE]),
