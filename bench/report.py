@@ -15,7 +15,7 @@ BAUDS = (115200, 921600)
 # AT+QISEND 1460, Telit #SSENDEXT 1500), the ring's bytes then the rest of the send()'s buffer,
 # so bench_throughput's 4096-byte send()s go in 3 commands each; a read (AT+QIRD, #SRECV) asks
 # for what the receive ring has room for. Wavecom's data mode has no exchange per chunk.
-CHUNK = {'quectel': {'up': 4096 / 3.0, 'down': 1024}, 'telit': {'up': 4096 / 3.0, 'down': 1024}}
+CHUNK = {'quectel': {'up': 4096 / 3.0, 'down': 1500}, 'telit': {'up': 4096 / 3.0, 'down': 1500}}
 # the modes measured per dialect (bench/line_rate.py), in the table's order
 MODES = (('buffer', ''), ('push', ', push mode'), ('data', ', data mode'))
 
@@ -327,8 +327,9 @@ def explain(doc, key, score):
         per = c * 10000.0 / baud / frac                 # measured ms per exchange
         line_ms = c / eff * 10000.0 / baud              # its bytes on the line
         big = _m(doc, 'line_rate_fraction.%s.buffer.%d.%s' % (d, baud, way),
-                 'with_4k_rings') or {}
-        more = (' Measured with 4 KiB socket rings instead: %s.' % _f(big['median'], 2)) \
+                 'with_board_rings') or {}
+        more = (' Measured with the board\'s %d-byte socket rings instead: %s.'
+                % (big.get('rx_size', 0), _f(big['median'], 2))) \
             if big.get('median') else ''
         if way == 'up':
             rest = per - line_ms - t_ms
@@ -342,15 +343,16 @@ def explain(doc, key, score):
                     'latency (prompt round trip, pty). The turnaround is paid per exchange; at '
                     '115200 baud it is a smaller share of the chunk\'s 8x longer line time.%s'
                     % (c, t_ms, per, line_ms, t_ms, rest, more))
-        return ('one AT read command per %d-byte fetch (what fits the socket\'s receive ring): '
+        return ('one AT read command per %d-byte fetch (the command\'s maximum, which the '
+                'bulk connection\'s 2 KiB receive ring has room for): '
                 'the module sends the data at once (%.1f ms on the line, modelled) but holds the '
                 'final OK '
                 'for the %d ms turnaround. Of the measured %.1f ms per fetch, a model (not a '
                 'measurement: line time from the bytes and the baud rate, the turnaround as '
                 'the emulator is set, the rest called latency) gives the turnaround plus %.1f '
                 'ms of host and emulator latency, the data crossing meanwhile. The '
-                'turnaround is paid per fetch, so fewer fetches per byte (a bigger receive '
-                'ring, up to the read command\'s maximum) is what raises it most.%s'
+                'turnaround is paid per fetch: a ring with less room cuts the fetches short '
+                'and pays it more often.%s'
                 % (c, line_ms, t_ms, per, per - max(t_ms, line_ms), more))
     if fam == 'wire_efficiency':
         return ('payload ÷ line bytes: the per-chunk command and answer headers.')
