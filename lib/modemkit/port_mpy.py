@@ -87,20 +87,18 @@ def open_serial(port, baudrate=115200, tx=None, rx=None):
         else:
             u = UART(port, baudrate=baudrate, tx=Pin(tx), rx=Pin(rx), timeout=0)
         return Stream(u, False)
+    # a tty raw, its read() returning at once with what is waiting (POSIX VMIN 0, VTIME 0):
+    # one system call per chunk, where a blocking tty would need poll() and a read per byte.
+    # (termios is the unix port's: a board opened a UART id above.)
+    import termios  # type: ignore[import-not-found]
     f = open(port, 'r+b')
-    _raw(f.fileno())
-    return Stream(f, True)
-
-
-def _raw(fd):
-    """A tty raw, its read() returning at once with what is waiting (POSIX VMIN 0, VTIME 0):
-    one system call per chunk, where a blocking tty would need poll() and a read per byte."""
-    import termios
+    fd = f.fileno()
     termios.setraw(fd)
     attr = termios.tcgetattr(fd)
     attr[6][_VMIN] = 0
     attr[6][_VTIME] = 0
     termios.tcsetattr(fd, termios.TCSANOW, attr)
+    return Stream(f, True)
 
 
 def pin_write(pin, value):

@@ -132,7 +132,9 @@ def test_boot_script_without_a_previous_script_keeps_retrying(module, tmp_path):
     # the boot script rewrites its state file in place: read it between two writes
     module.wait(lambda: (module.state(0, 'a_state.txt') or b'').split()[:2] in
                 ([b'booting', b'9'], [b'crashed', b'9']), 10, 'the state booting or crashed')
-    assert b'RuntimeError: broken on purpose' in module.state(0, 'a_crash.txt')
+    # rewritten in place at every crash too: a read may fall between its truncation and write
+    module.wait(lambda: b'RuntimeError: broken on purpose' in
+                (module.state(0, 'a_crash.txt') or b''), 10, 'the crash recorded')
 
 
 def test_boot_script_falls_back_to_the_previous_script_after_repeated_crashes(module, tmp_path):
