@@ -10,8 +10,6 @@ ticks_ms = time.ticks_ms
 ticks_add = time.ticks_add
 ticks_diff = time.ticks_diff
 sleep_ms = time.sleep_ms
-_VTIME = const(5)             # c_cc indices (Linux <asm-generic/termbits.h>)
-_VMIN = const(6)
 
 
 def idle(ms, stream=None):
@@ -43,6 +41,7 @@ class Stream(object):
     def __init__(self, obj, tty):
         self._o = obj
         self._tty = tty
+        self._one = bytearray(1)
         self._poll = select.poll()
         self._poll.register(obj, select.POLLIN)
 
@@ -57,9 +56,16 @@ class Stream(object):
     def readinto(self, buf):
         if not self._tty:
             return self._o.readinto(buf) or 0 if self._o.any() else 0
-        # the tty answers at once (VMIN 0, see open_serial): a read() of 0 ends the file
-        # readinto() loop, so this returns what is waiting, 0 when nothing is
-        return self._o.readinto(buf) or 0
+        # MicroPython's file readinto() blocks until the whole buffer is filled, and a tty
+        # cannot say how much is waiting: read the bytes poll() vouches for, one at a time.
+        n = 0
+        one = self._one
+        while n < len(buf) and self.any():
+            if not self._o.readinto(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
 
     def any(self):
         if not self._tty:
@@ -87,18 +93,7 @@ def open_serial(port, baudrate=115200, tx=None, rx=None):
         else:
             u = UART(port, baudrate=baudrate, tx=Pin(tx), rx=Pin(rx), timeout=0)
         return Stream(u, False)
-    # a tty raw, its read() returning at once with what is waiting (POSIX VMIN 0, VTIME 0):
-    # one system call per chunk, where a blocking tty would need poll() and a read per byte.
-    # (termios is the unix port's: a board opened a UART id above.)
-    import termios  # type: ignore[import-not-found]
-    f = open(port, 'r+b')
-    fd = f.fileno()
-    termios.setraw(fd)
-    attr = termios.tcgetattr(fd)
-    attr[6][_VMIN] = 0
-    attr[6][_VTIME] = 0
-    termios.tcsetattr(fd, termios.TCSANOW, attr)
-    return Stream(f, True)
+    return Stream(open(port, 'r+b'), True)
 
 
 def pin_write(pin, value):

@@ -5,7 +5,6 @@ import select
 import shutil
 import subprocess
 import sys
-import termios
 import tty
 
 import pytest
@@ -151,53 +150,3 @@ def test_micropython_writes_part_of_a_ring_without_allocating(pty_pair, tmp_path
         assert r, got
         got += os.read(master, 1024)
     assert got == want
-
-
-MPY_RAW_SCRIPT = r'''
-import sys
-sys.path.insert(0, %(lib)r)
-from modemkit import port
-s = port.open_serial(%(path)r)
-print('open')
-buf = bytearray(4096)
-got = bytearray()
-reads = 0
-while len(got) < %(n)d:
-    if not s.wait_readable(5000):
-        break
-    n = s.readinto(buf)
-    reads += 1
-    got.extend(buf[:n])
-want = bytes(range(256)) * %(rounds)d
-print('intact %%s reads %%d then %%d' %% (bytes(got) == want, reads, s.readinto(buf)))
-'''
-
-
-def test_micropython_makes_a_cooked_tty_raw(tmp_path):
-    # A serial device as the system leaves it is cooked (echo, CR to LF, ^C a signal, lines):
-    # open_serial makes it raw, every byte value passing as it is, and a read returns what is
-    # waiting at once (VMIN 0), 0 when nothing is waiting.
-    mp = shutil.which('micropython') or os.path.join(os.path.dirname(sys.executable), 'micropython')
-    if not os.path.exists(mp):
-        pytest.skip('the MicroPython unix port is not installed')
-    master, slave = os.openpty()
-    rounds = 8
-    script = tmp_path / 'raw.py'
-    script.write_text(MPY_RAW_SCRIPT % {'lib': os.path.join(ROOT, 'lib'), 'path': os.ttyname(slave),
-                                        'n': 256 * rounds, 'rounds': rounds})
-    proc = subprocess.Popen([mp, '-X', 'heapsize=64K', str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        assert proc.stdout.readline() == b'open\n'
-        attr = termios.tcgetattr(slave)
-        assert not attr[3] & (termios.ICANON | termios.ECHO | termios.ISIG)
-        assert attr[6][termios.VMIN] == 0 and attr[6][termios.VTIME] == 0
-        os.write(master, bytes(range(256)) * rounds)
-        out, _ = proc.communicate(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-        os.close(slave)
-    words = out.decode().split()
-    assert words[:2] == ['intact', 'True'] and words[-2:] == ['then', '0'], out
