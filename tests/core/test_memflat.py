@@ -121,15 +121,12 @@ def _measure():
     # tracemalloc sees the whole process: threads other tests left running (a server, a
     # subprocess's line reader) allocate meanwhile. Count only what was allocated from the
     # code under test: modemkit's modules and these tests' helpers.
+    import os
     import modemkit
-    mine = [tracemalloc.Filter(True, _folder(modemkit.__file__) + '/*'),
-            tracemalloc.Filter(True, _folder(__file__) + '/*')]
+    mine = [tracemalloc.Filter(True, os.path.join(os.path.dirname(f), '*'))
+            for f in (modemkit.__file__, __file__)]
     traces = tracemalloc.take_snapshot().filter_traces(mine).traces
     return sum(t.size for t in traces), SLACK_BYTES
-
-
-def _folder(path):
-    return path[:path.rfind('/')]
 
 
 def _flat(episode, n, what):

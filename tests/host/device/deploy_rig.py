@@ -148,13 +148,29 @@ class Fleet:
     def enabled(self, i):
         return self.call(lambda: self.modems[i].scripts.enabled)
 
-    def wait(self, condition, timeout, what):
+    def wait(self, condition, timeout, what, explain=None):
+        """Poll `condition` until it holds; else fail, with `explain()` (the state that matters)
+        in the message when given."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if condition():
                 return
             time.sleep(0.1)
-        raise AssertionError(f'{what}: not within {timeout} s')
+        detail = f'; {explain()}' if explain else ''
+        raise AssertionError(f'{what}: not within {timeout} s{detail}')
+
+    def describe(self, i):
+        """Module i in one line, for a failure message: its script store, its last events and
+        what its script printed last."""
+        def look():
+            modem = self.modems[i]
+            entry = modem.scripts.files.get('a_state.txt')
+            return (f'module {i}: enabled {modem.scripts.enabled!r}, '
+                    f'a_state {entry[0] if entry else None!r}, '
+                    f'listening {modem.tcpatrun.listener is not None}, '
+                    f'events {[e["event"] for e in list(modem.events)[-6:]]}, '
+                    f'output {self.output(i)[-2:]}')
+        return self.call(look)
 
     def listening(self, i):
         return self.call(lambda: self.modems[i].tcpatrun.listener is not None)

@@ -37,8 +37,11 @@ def fleet(tmp_path_factory):
         for i in range(total):
             f.provision(i, f.ports[i], auth_mode=i % 2)
             f.preinstall(i, v1)
-        f.wait(lambda: all(f.listening(i) and (f.state(i, 'a_state.txt') or b'').startswith(
-            b'alive 1.0') for i in range(total)), 30, 'version 1.0 alive on every module')
+        def alive(i):
+            return f.listening(i) and (f.state(i, 'a_state.txt') or b'').startswith(b'alive 1.0')
+        f.wait(lambda: all(alive(i) for i in range(total)), 30,
+               'version 1.0 alive on every module',
+               lambda: ' | '.join(f.describe(i) for i in range(total) if not alive(i)))
         yield f
     finally:
         f.close()

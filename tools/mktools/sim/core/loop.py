@@ -120,17 +120,14 @@ class Loop:
             if timeout_s > 0:
                 time.sleep(timeout_s)
             return 0
-        if timeout_s > 0:
-            # epoll rounds its timeout up to a whole millisecond, which would make every timer
-            # (a paced byte's arrival, a turnaround) up to 1 ms late: wait the whole
-            # milliseconds for fds, then sleep what is left of the last one
-            whole = int(timeout_s * 1000) / 1000.0
-            ready = self._selector.select(whole)
-            if not ready and timeout_s > whole:
-                time.sleep(timeout_s - whole)
-                ready = self._selector.select(0)
-        else:
-            ready = self._selector.select(timeout_s)
+        # epoll rounds its timeout up to a whole millisecond, which would make every timer (a
+        # paced byte's arrival, a turnaround) up to 1 ms late: wait the whole milliseconds for
+        # fds, then sleep what is left of the last one
+        whole = int(timeout_s * 1000) / 1000.0
+        ready = self._selector.select(whole)
+        if not ready and timeout_s > whole:
+            time.sleep(timeout_s - whole)
+            ready = self._selector.select(0)
         for key, events in ready:
             # an earlier callback may have unregistered (and closed) this fd
             if events & selectors.EVENT_READ:
