@@ -17,7 +17,7 @@ from mktools.dev import romrun
 ROOT = Path(ROOT)
 GUIDE = ROOT / 'docs' / 'getting-started.md'
 sys.path.insert(0, str(ROOT / 'tests' / 'host' / 'device'))
-from deploy_rig import APPS, Fleet, beacon_board, free_port, telit_bundle  # noqa: E402
+from deploy_rig import APPS, Fleet, beacon_board, listen_ports, telit_bundle  # noqa: E402
 from mktools.device import upgrade  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def test_tcpatrun_setup_lines_prepare_a_module_for_upgrade(tmp_path, capsys):
         'AT#SGACTCFG', 'AT#TCPATRUNFRWL', 'AT#TCPATRUNFRWL', 'AT#TCPATRUNAUTH', 'AT#TCPATRUNCFG',
         'AT#TCPATRUNL']
     user, password = re.search(r'#TCPATRUNAUTH=1,"([^"]+)","([^"]+)"', '\n'.join(lines)).groups()
-    port = free_port()
+    port, = listen_ports(1)
     # the guide's address range and listening port, moved to what a test can reach here
     typed = [ln.replace('"203.0.113.0","255.255.255.0"', '"127.0.0.0","255.0.0.0"')
              .replace('=6,2,1024,', f'=6,2,{port},') for ln in lines]

@@ -21,6 +21,7 @@ from mktools.sim.core.loop import Loop
 from mktools.sim.core.net import Net
 from mktools.sim.telit.modem import TelitModem
 from mktools.sim.core.wire import Wire
+from mktools.sim.fleet import free_ports
 from mktools.device.wscript import AtLink, SocketTransport
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,10 +30,13 @@ USER, PASSWORD = 'fleetuser', 'fleet-secret'
 FAST = {'healthy_s': 1, 'crash_delay_s': 0.2, 'max_tries': 2}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+def listen_ports(n):
+    """n distinct free ports for TCPATRUN listeners, below Linux's ephemeral range (32768 and
+    up).  A port drawn with bind(0) is free only until the module listens, seconds later: the
+    next bind(0) or a connection's source port may take it meanwhile, and a module whose port
+    is taken never listens (22 bind(0) draws in a row hold a duplicate 1.4 % of the time)."""
+    base = free_ports(n)
+    return list(range(base, base + n))
 
 
 def beacon_board(tmp_path):

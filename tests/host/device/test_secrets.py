@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from deploy_rig import APPS, Fleet, env_with_tools, free_port, telit_bundle
+from deploy_rig import APPS, Fleet, env_with_tools, listen_ports, telit_bundle
 from mktools.device import smscli, upgrade
 
 APN_SECRET = 'apn-Secret-7Q1'
@@ -53,7 +53,7 @@ def test_upgrade_run_shows_no_password(mosquitto, tmp_path):
     f = Fleet(2, hosts={'broker.test': '127.0.0.1'})
     found = []
     try:
-        ports = [free_port(), free_port()]
+        ports = listen_ports(2)
         f.provision(0, ports[0], password=ATRUN_SECRET)
         f.provision(1, ports[1], password=ATRUN_OTHER, auth_mode=1)
         for i in range(2):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from deploy_rig import (APPS, PASSWORD, USER, Fleet, beacon_board, env_with_tools, free_port,
+from deploy_rig import (APPS, PASSWORD, USER, Fleet, beacon_board, env_with_tools, listen_ports,
                         telit_bundle)
 from mktools.device import upgrade
 
@@ -30,7 +30,7 @@ def fleet(tmp_path_factory):
     v1, _ = telit_bundle(APPS / 'beacon', board, version='1.0')
     total = N + 2
     f = Fleet(total)
-    f.ports = [free_port() for _ in range(total)]
+    f.ports = listen_ports(total)
     f.board = board
     f.v1 = v1
     try:
@@ -134,7 +134,7 @@ def test_wrong_credentials_and_firewall_are_reported_per_module(tmp_path, capsys
     f = Fleet(3)
     try:
         f.board = board
-        f.ports = [free_port() for _ in range(3)]
+        f.ports = listen_ports(3)
         f.provision(0, f.ports[0])
         f.provision(1, f.ports[1], password='another-secret', auth_mode=1)
         # only 127.0.0.2 may connect: the tool's 127.0.0.1 is silently dropped (§3.2.1)
@@ -191,7 +191,7 @@ def test_confirmation_by_mqtt_waits_for_the_new_version_to_report_itself(mosquit
     f = Fleet(1, hosts={'broker.test': '127.0.0.1'})
     try:
         f.board = board
-        f.ports = [free_port()]
+        f.ports = listen_ports(1)
         f.provision(0, f.ports[0])
         f.preinstall(0, v1)
         f.wait(lambda: f.listening(0), 20, 'TCPATRUN listening')
