@@ -164,17 +164,12 @@ class Fleet:
         raise AssertionError(f'{what}: not within {timeout} s{detail}')
 
     def describe(self, i):
-        """Module i in one line, for a failure message: its script store, its last events and
-        what its script printed last."""
-        def look():
-            modem = self.modems[i]
-            entry = modem.scripts.files.get('a_state.txt')
-            return (f'module {i}: enabled {modem.scripts.enabled!r}, '
-                    f'a_state {entry[0] if entry else None!r}, '
-                    f'listening {modem.tcpatrun.listener is not None}, '
-                    f'events {[e["event"] for e in list(modem.events)[-6:]]}, '
-                    f'output {self.output(i)[-2:]}')
-        return self.call(look)
+        """Module i in one line, for a failure message: its script store, its listener, its last
+        events and what its script printed last."""
+        events = self.call(lambda: [e['event'] for e in list(self.modems[i].events)[-6:]])
+        return (f'module {i}: enabled {self.enabled(i)!r}, '
+                f'a_state {self.state(i, "a_state.txt")!r}, listening {self.listening(i)}, '
+                f'events {events}, output {self.output(i)[-2:]}')
 
     def listening(self, i):
         return self.call(lambda: self.modems[i].tcpatrun.listener is not None)
